@@ -1,0 +1,42 @@
+# splitvlm — two commands on a fresh machine: `make demo` and `make test`.
+PY ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: install demo test lint typecheck protos bench clean
+
+install: $(STAMP)
+
+# torch first, pinned: the CPU wheel this machine serves. Then the project with every extra.
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet torch==2.13.0
+	$(BIN)/pip install --quiet -e '.[torch,dev]'
+	touch $(STAMP)
+
+demo: install
+	$(BIN)/splitvlm demo
+
+lint: install
+	$(BIN)/ruff check splitvlm edge fog cloud tests
+
+typecheck: install
+	$(BIN)/mypy splitvlm
+
+test: lint typecheck
+	$(BIN)/pytest -q
+
+protos: install
+	$(BIN)/python -m grpc_tools.protoc -Iprotos --python_out=. --grpc_python_out=. --pyi_out=. \
+		$$(find protos -name '*.proto')
+
+bench: install
+	$(BIN)/splitvlm bench wire
+	$(BIN)/splitvlm bench split
+	$(BIN)/splitvlm bench cache
+	$(BIN)/splitvlm bench batch
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,9 @@
+"""Shipped weights: safetensors + JSON configs, and the ONNX graphs the edge runs."""
+
+from pathlib import Path
+
+CHECKPOINT_DIR = Path(__file__).resolve().parent
+
+
+def lm_name(tier: str) -> str:
+    return f"lm-{tier}"

@@ -1,0 +1,69 @@
+"""Camera-style originals and the `preprocess` stage (numpy + PIL, no torch).
+
+A camera renders the scene at a higher resolution with sensor noise and sends JPEG; the edge
+downscales to model resolution. Training mixes such images in so that the visual side sees
+what a deployed edge feeds it.
+"""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+
+from splitvlm.data.scenes import Scene, render
+
+CAMERA_SIZE = 512
+CAMERA_NOISE_SIGMA = 4.0
+CAMERA_JPEG_QUALITY = 90
+
+
+class ImageDecodeError(ValueError):
+    """Bytes that are not a decodable JPEG/PNG image."""
+
+
+def camera_image(
+    scene: Scene, rng: np.random.Generator, size: int = CAMERA_SIZE,
+    noise_sigma: float = CAMERA_NOISE_SIGMA,
+) -> np.ndarray:
+    """The scene at camera resolution with Gaussian sensor noise: (size, size, 3) uint8."""
+    clean = render(scene, size).astype(np.float32)
+    noisy = clean + rng.normal(0.0, noise_sigma, clean.shape).astype(np.float32)
+    return np.clip(np.rint(noisy), 0, 255).astype(np.uint8)
+
+
+def encode_image(pixels: np.ndarray, fmt: str = "JPEG", quality: int = CAMERA_JPEG_QUALITY) -> bytes:
+    buf = io.BytesIO()
+    if fmt == "JPEG":
+        Image.fromarray(pixels).save(buf, format="JPEG", quality=quality)
+    else:
+        Image.fromarray(pixels).save(buf, format=fmt)
+    return buf.getvalue()
+
+
+def decode_image(data: bytes) -> np.ndarray:
+    """JPEG/PNG bytes -> (H, W, 3) uint8 RGB. Raises ImageDecodeError with the reason."""
+    if not data:
+        raise ImageDecodeError("image is empty (0 bytes)")
+    try:
+        with Image.open(io.BytesIO(data)) as img:
+            img.load()
+            return np.asarray(img.convert("RGB"))
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        raise ImageDecodeError(
+            f"cannot decode {len(data)} image bytes as JPEG/PNG ({exc})"
+        ) from exc
+
+
+def downscale(pixels: np.ndarray, size: int) -> np.ndarray:
+    """Area-average (box filter) to (size, size, 3) uint8; a no-op at model resolution."""
+    if pixels.shape[:2] == (size, size):
+        return pixels
+    img = Image.fromarray(pixels).resize((size, size), Image.Resampling.BOX)
+    return np.asarray(img)
+
+
+def preprocess(data: bytes, size: int) -> np.ndarray:
+    """The `preprocess` stage: image bytes -> pixels at model resolution (size, size, 3) uint8."""
+    return downscale(decode_image(data), size)

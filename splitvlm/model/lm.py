@@ -1,0 +1,164 @@
+"""Decoder-only language model over [visual tokens | question | <ans> | answer], with a KV cache.
+
+Visual tokens (B, Nv, Dl) come from the shared visual side in LM space, so any LM of the family
+reads the same boundary tensor. Each LM adds, per visual token, an "object rank" embedding: the
+k-th occupied cell in reading order, read from a frozen copy of the visual side's occupancy head
+(an integer path: argmax -> cumsum). It fixes caption word order and `where`.
+
+Batched generation left-pads the text: pads sit between the visual tokens and the question,
+are masked out as keys, and are skipped by the position ids, so a padded row computes what the
+unpadded row computes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from splitvlm.model.layers import MLP, Attention
+
+KV = tuple[torch.Tensor, torch.Tensor]  # keys, values: each (L, B, H, T, hd)
+
+
+@dataclass(frozen=True)
+class LMConfig:
+    vocab_size: int
+    dim: int  # d_model
+    depth: int  # number of decoder blocks
+    heads: int
+    mlp_ratio: int = 4
+    max_len: int = 64  # positions: 9 visual + question + answer must fit
+    visual_dim: int = 128  # Dl, must equal the projector's out_dim
+    n_visual: int = 9  # N' visual tokens
+    max_rank: int = 5  # object ranks 1..max_rank; 0 marks an empty cell
+
+    def __post_init__(self) -> None:
+        for name in ("vocab_size", "dim", "depth", "heads", "max_len"):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"LMConfig.{name}={getattr(self, name)} must be positive")
+        if self.dim % self.heads:
+            raise ValueError(f"LMConfig.dim={self.dim} not divisible by heads={self.heads}")
+
+
+class CausalBlock(nn.Module):
+    def __init__(self, cfg: LMConfig) -> None:
+        super().__init__()
+        self.norm1, self.attn = nn.LayerNorm(cfg.dim), Attention(cfg.dim, cfg.heads)
+        self.norm2, self.mlp = nn.LayerNorm(cfg.dim), MLP(cfg.dim, cfg.mlp_ratio)
+
+    def forward(
+        self, x: torch.Tensor, past: KV | None, mask: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        h = self.norm1(x)
+        k, v = self.attn.keys_values(h)  # (B, H, T, hd)
+        if past is not None:
+            k, v = torch.cat([past[0], k], dim=2), torch.cat([past[1], v], dim=2)
+        x = x + self.attn.attend(self.attn.split(self.attn.q(h)), k, v, mask)
+        return x + self.mlp(self.norm2(x)), k, v
+
+
+class LM(nn.Module):
+    def __init__(self, cfg: LMConfig) -> None:
+        super().__init__()
+        self.cfg = cfg
+        self.tok_emb = nn.Embedding(cfg.vocab_size, cfg.dim)
+        self.pos_emb = nn.Embedding(cfg.max_len, cfg.dim)
+        self.visual_in = nn.Linear(cfg.visual_dim, cfg.dim)
+        self.rank_emb = nn.Embedding(cfg.max_rank + 1, cfg.dim)
+        self.register_buffer("occ_weight", torch.zeros(2, cfg.visual_dim))  # frozen copy
+        self.register_buffer("occ_bias", torch.zeros(2))
+        self.blocks = nn.ModuleList(CausalBlock(cfg) for _ in range(cfg.depth))
+        self.norm = nn.LayerNorm(cfg.dim)
+        self.apply(self._init)
+
+    @staticmethod
+    def _init(m: nn.Module) -> None:
+        if isinstance(m, nn.Linear | nn.Embedding):
+            nn.init.normal_(m.weight, std=0.02)
+        if isinstance(m, nn.Linear) and m.bias is not None:
+            nn.init.zeros_(m.bias)
+
+    def set_occupancy_head(self, weight: torch.Tensor, bias: torch.Tensor) -> None:
+        self.occ_weight.copy_(weight)
+        self.occ_bias.copy_(bias)
+
+    def embed_visual(self, visual: torch.Tensor) -> torch.Tensor:
+        """visual (B, Nv, Dl) -> (B, Nv, d), with the object-rank embedding added."""
+        occupied = (visual @ self.occ_weight.T + self.occ_bias).argmax(-1)  # (B, Nv) 0/1
+        rank = (torch.cumsum(occupied, dim=-1) * occupied).clamp(max=self.cfg.max_rank)
+        return self.visual_in(visual) + self.rank_emb(rank)
+
+    def forward(
+        self,
+        h: torch.Tensor,
+        positions: torch.Tensor,
+        past: KV | None = None,
+        key_valid: torch.Tensor | None = None,
+    ) -> tuple[torch.Tensor, KV]:
+        """h (B, T, d) embedded inputs at `positions` (B, T); past keys/values (L, B, H, Tp, hd);
+        key_valid (B, Tp + T) marks real keys. Returns logits (B, T, V) and the new cache."""
+        t = h.shape[1]
+        tp = 0 if past is None else past[0].shape[3]
+        mask = torch.ones(t, tp + t, dtype=torch.bool, device=h.device).tril(diagonal=tp)
+        mask = mask[None, None]  # (1, 1, T, Tp+T)
+        if key_valid is not None:
+            mask = mask & key_valid[:, None, None, :]
+        x = h + self.pos_emb(positions)
+        keys, values = [], []
+        for i, block in enumerate(self.blocks):
+            layer_past = None if past is None else (past[0][i], past[1][i])
+            x, k, v = block(x, layer_past, mask)
+            keys.append(k)
+            values.append(v)
+        logits = self.norm(x) @ self.tok_emb.weight.T  # tied head, (B, T, V)
+        return logits, (torch.stack(keys), torch.stack(values))
+
+    def sequence_logits(self, visual: torch.Tensor, ids: torch.Tensor) -> torch.Tensor:
+        """Teacher forcing: visual (B, Nv, Dl), ids (B, T) right-padded -> logits (B, Nv+T, V)."""
+        h = torch.cat([self.embed_visual(visual), self.tok_emb(ids)], dim=1)
+        positions = torch.arange(h.shape[1], device=h.device).expand(h.shape[0], -1)
+        return self.forward(h, positions)[0]
+
+    @torch.no_grad()
+    def generate(
+        self, visual: torch.Tensor, prompts: list[list[int]], pad_id: int, eos_id: int,
+        max_new_tokens: int = 24,
+    ) -> list[list[int]]:
+        """Greedy answers. visual (B, Nv, Dl); prompts: question ids + <ans> per row."""
+        b, width = len(prompts), max(len(p) for p in prompts)
+        ids = torch.full((b, width), pad_id, dtype=torch.long)
+        valid = torch.zeros(b, width, dtype=torch.bool)
+        for row, prompt in enumerate(prompts):  # left-pad the text
+            ids[row, width - len(prompt):] = torch.tensor(prompt)
+            valid[row, width - len(prompt):] = True
+        key_valid = torch.cat([torch.ones(b, self.cfg.n_visual, dtype=torch.bool), valid], 1)
+        positions = (key_valid.long().cumsum(-1) - 1).clamp(min=0)  # (B, Nv+W)
+        h = torch.cat([self.embed_visual(visual), self.tok_emb(ids)], dim=1)
+        logits, past = self.forward(h, positions, None, key_valid)
+        return self.decode_loop(logits[:, -1], past, key_valid, positions[:, -1], eos_id,
+                                max_new_tokens)
+
+    def decode_loop(
+        self, logits: torch.Tensor, past: KV, key_valid: torch.Tensor, last_pos: torch.Tensor,
+        eos_id: int, max_new_tokens: int,
+    ) -> list[list[int]]:
+        b = logits.shape[0]
+        out: list[list[int]] = [[] for _ in range(b)]
+        done = torch.zeros(b, dtype=torch.bool)
+        for _ in range(max_new_tokens):
+            token = logits.argmax(-1)  # (B,)
+            for row in range(b):
+                if not done[row]:
+                    out[row].append(int(token[row]))
+            done |= token == eos_id
+            if bool(done.all()):
+                break
+            last_pos = last_pos + 1
+            key_valid = torch.cat([key_valid, torch.ones(b, 1, dtype=torch.bool)], dim=1)
+            step_logits, past = self.forward(
+                self.tok_emb(token[:, None]), last_pos[:, None], past, key_valid
+            )
+            logits = step_logits[:, -1]
+        return out

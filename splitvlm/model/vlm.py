@@ -1,0 +1,67 @@
+"""The shared visual side (encoder + projector + dense cell heads) and the whole VLM.
+
+The visual side is one model for every tier; its `version` hash keys cached features and
+tells an LM which visual side it was trained on.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import torch
+from torch import nn
+
+from splitvlm.data.sets import CELL_FIELDS
+from splitvlm.model.lm import LM
+from splitvlm.model.projector import Projector, ProjectorConfig
+from splitvlm.model.vision import VisionConfig, VisionEncoder
+
+CELL_HEAD_WIDTH = sum(CELL_FIELDS.values())  # occupied(2) + shape(3) + colour(6) + size(2)
+
+
+@dataclass(frozen=True)
+class VisualConfig:
+    vision: VisionConfig = field(default_factory=VisionConfig)
+    projector: ProjectorConfig = field(default_factory=ProjectorConfig)
+
+
+class VisualSide(nn.Module):
+    """uint8 pixels (B, S, S, 3) -> visual tokens in LM space (B, N', Dl)."""
+
+    def __init__(self, cfg: VisualConfig) -> None:
+        super().__init__()
+        self.cfg = cfg
+        self.encoder = VisionEncoder(cfg.vision)
+        self.projector = Projector(cfg.vision.dim, cfg.projector)
+        # Dense per-cell targets for pretraining; the LMs copy its occupancy rows.
+        self.cell_head = nn.Linear(cfg.projector.out_dim, CELL_HEAD_WIDTH)
+
+    def forward(self, pixels: torch.Tensor) -> torch.Tensor:
+        return self.projector(self.encoder(pixels))
+
+    def cell_logits(self, visual: torch.Tensor) -> dict[str, torch.Tensor]:
+        """visual (B, 9, Dl) -> logits per field, each (B, 9, classes)."""
+        logits = self.cell_head(visual)
+        out, start = {}, 0
+        for name, width in CELL_FIELDS.items():
+            out[name] = logits[..., start:start + width]
+            start += width
+        return out
+
+    def occupancy_head(self) -> tuple[torch.Tensor, torch.Tensor]:
+        width = CELL_FIELDS["occupied"]
+        return self.cell_head.weight[:width].detach(), self.cell_head.bias[:width].detach()
+
+
+class VLM(nn.Module):
+    """A visual side and one LM: pixels + question ids -> greedy answer ids."""
+
+    def __init__(self, visual: VisualSide, lm: LM) -> None:
+        super().__init__()
+        self.visual, self.lm = visual, lm
+
+    @torch.no_grad()
+    def answer(
+        self, pixels: torch.Tensor, prompts: list[list[int]], pad_id: int, eos_id: int
+    ) -> list[list[int]]:
+        return self.lm.generate(self.visual(pixels), prompts, pad_id, eos_id)

@@ -1,0 +1,152 @@
+"""A plan: which tier runs which contiguous range of stages, and how each hand-off is encoded.
+
+    Plan(steps=(Step(EDGE, 0, 4, INT8), Step(CLOUD, 4, 10)), encodings=(Encoding.INT8,))
+
+reads "the edge runs stages 0..3 (its INT8 ONNX vision), sends the boundary tensor at cut 4 as
+int8, the fog relays it untouched, the cloud runs the rest and streams tokens back". The first
+step is always the edge (possibly empty: it then sends the image itself); tiers strictly follow
+edge -> fog -> cloud; a tier skipped in between relays the payload. The last step runs the LM.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from splitvlm.stages import StageGraph
+
+
+class Tier(StrEnum):
+    EDGE = "edge"
+    FOG = "fog"
+    CLOUD = "cloud"
+
+    @property
+    def order(self) -> int:
+        return TIERS.index(self)
+
+
+TIERS = (Tier.EDGE, Tier.FOG, Tier.CLOUD)
+
+
+class Encoding(StrEnum):
+    IMAGE = "image"  # the original image bytes as the camera sent them (cut 0)
+    PNG = "png"  # pixels at model resolution, lossless PNG (cut 1)
+    FP32 = "fp32"
+    FP16 = "fp16"
+    INT8 = "int8"  # int8 with one fp32 scale per token
+    INT8_LZ4 = "int8_lz4"  # the same inside an lz4 frame, when that shrinks it
+    CACHE_REF = "cache_ref"  # only the content hash of visual tokens the receiver caches
+
+    @property
+    def is_tensor(self) -> bool:
+        return self in (Encoding.FP32, Encoding.FP16, Encoding.INT8, Encoding.INT8_LZ4)
+
+
+class Precision(StrEnum):
+    FP32 = "fp32"
+    INT8 = "int8"  # the edge's dynamically quantized ONNX vision
+
+
+class PlanError(ValueError):
+    """A plan that cannot run: the message names the step or hand-off at fault."""
+
+
+@dataclass(frozen=True)
+class Step:
+    tier: Tier
+    start: int  # first stage index
+    stop: int  # one past the last stage index
+    precision: Precision = Precision.FP32
+
+
+@dataclass(frozen=True)
+class Plan:
+    steps: tuple[Step, ...]
+    encodings: tuple[Encoding, ...]  # one per hand-off: encodings[i] sits between steps i, i+1
+    name: str = ""
+    predicted: dict[str, float] = field(default_factory=dict, compare=False, hash=False)
+
+    @property
+    def lm_tier(self) -> Tier:
+        return self.steps[-1].tier
+
+    def cut(self, handoff: int) -> int:
+        return self.steps[handoff].stop
+
+    def step_for(self, tier: Tier) -> Step | None:
+        return next((s for s in self.steps if s.tier is tier), None)
+
+    def validate(self, graph: StageGraph) -> None:
+        """Raise PlanError unless the plan covers every stage once, in tier order."""
+        if not self.steps or self.steps[0].tier is not Tier.EDGE:
+            raise PlanError("a plan starts with an edge step (which may be empty)")
+        if len(self.encodings) != len(self.steps) - 1:
+            raise PlanError(
+                f"{len(self.steps)} steps need {len(self.steps) - 1} encodings, "
+                f"got {len(self.encodings)}"
+            )
+        position = 0
+        for i, step in enumerate(self.steps):
+            if step.start != position or step.stop < step.start:
+                raise PlanError(f"step {i} ({step.tier}) covers {step.start}..{step.stop}; "
+                                f"expected to start at stage {position}")
+            if i and step.tier.order <= self.steps[i - 1].tier.order:
+                raise PlanError(f"step {i}: tier {step.tier} does not follow "
+                                f"{self.steps[i - 1].tier}")
+            if step.precision is Precision.INT8 and step.tier is not Tier.EDGE:
+                raise PlanError(f"step {i}: int8 vision runs only on the edge")
+            if i and step.start >= step.stop:
+                raise PlanError(f"step {i} ({step.tier}) is empty; only the edge step may be")
+            position = step.stop
+        if position != graph.n_stages:
+            raise PlanError(f"plan ends at stage {position}; the graph has {graph.n_stages}")
+        if self.steps[-1].start > graph.prefill:
+            raise PlanError("prefill and decode must run on the same tier")
+        for i, encoding in enumerate(self.encodings):
+            self._check_encoding(graph, self.cut(i), encoding)
+
+    @staticmethod
+    def _check_encoding(graph: StageGraph, cut: int, encoding: Encoding) -> None:
+        boundary = graph.boundary(cut)
+        ok = {
+            "image": encoding is Encoding.IMAGE,
+            "pixels": encoding is Encoding.PNG,
+            "visual": encoding.is_tensor or encoding is Encoding.CACHE_REF,
+        }.get(boundary.name, encoding.is_tensor)
+        if not ok:
+            raise PlanError(f"encoding {encoding} cannot carry the {boundary.name} at cut {cut}")
+
+    def describe(self, graph: StageGraph) -> str:
+        """One line: 'edge[preprocess..vision[1]] -int8-> cloud[vision[2]..decode]'."""
+        parts = []
+        for i, step in enumerate(self.steps):
+            parts.append(f"{step.tier}[{graph.describe(step.start, step.stop)}]")
+            if i < len(self.encodings):
+                parts.append(f"-{self.encodings[i]}->")
+        return " ".join(parts)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "steps": [
+                {"tier": s.tier.value, "start": s.start, "stop": s.stop,
+                 "precision": s.precision.value} for s in self.steps
+            ],
+            "encodings": [e.value for e in self.encodings],
+            "predicted": dict(self.predicted),
+        }
+
+    @classmethod
+    def from_dict(cls, doc: dict[str, Any]) -> Plan:
+        try:
+            steps = tuple(
+                Step(Tier(s["tier"]), int(s["start"]), int(s["stop"]),
+                     Precision(s.get("precision", "fp32")))
+                for s in doc["steps"]
+            )
+            encodings = tuple(Encoding(e) for e in doc["encodings"])
+        except (KeyError, ValueError, TypeError) as exc:
+            raise PlanError(f"malformed plan: {exc}") from exc
+        return cls(steps, encodings, doc.get("name", ""), dict(doc.get("predicted", {})))

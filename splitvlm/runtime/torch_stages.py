@@ -1,0 +1,65 @@
+"""Run any contiguous range of visual stages in torch, and the LM stages.
+
+Values at cuts (batch first): cut 1 pixels (B, S, S, 3) uint8; cuts 2..L+2 tokens (B, N, Dv);
+cut L+3 codes (B, N', r); cut L+4 visual tokens (B, N', Dl). Cut 0 (image bytes) is handled
+by `splitvlm.data.camera.preprocess`, which needs no torch.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from splitvlm.model.lm import LM
+from splitvlm.model.vlm import VisualSide
+from splitvlm.stages import StageGraph, StageKind
+
+
+class TorchVisual:
+    """The visual side as stages: `run(value, start, stop)` executes stages [start, stop)."""
+
+    def __init__(self, model: VisualSide) -> None:
+        self.model = model.eval()
+        self.graph = StageGraph.from_visual_config(_config_dict(model))
+
+    @torch.no_grad()
+    def run(self, value: np.ndarray, start: int, stop: int) -> np.ndarray:
+        """value is the boundary at cut `start` (batch first); returns the boundary at `stop`."""
+        if not 1 <= start <= stop <= self.graph.prefill:
+            raise ValueError(
+                f"visual stages run between cuts 1 and {self.graph.prefill}, got {start}..{stop}"
+            )
+        x = torch.from_numpy(np.ascontiguousarray(value))
+        for stage in self.graph.stages[start:stop]:
+            x = self._stage(stage.kind, stage.block, x)
+        return x.numpy()
+
+    def _stage(self, kind: StageKind, block: int | None, x: torch.Tensor) -> torch.Tensor:
+        enc, proj = self.model.encoder, self.model.projector
+        if kind is StageKind.PATCH_EMBED:
+            return enc.patch_embed(x)  # (B, S, S, 3) uint8 -> (B, N, Dv)
+        if kind is StageKind.VISION:
+            assert block is not None
+            return enc.blocks[block](x)  # (B, N, Dv)
+        if kind is StageKind.PROJECT_DOWN:
+            return proj.down(enc.norm(x))  # (B, N, Dv) -> (B, N', r)
+        if kind is StageKind.PROJECT_UP:
+            return proj.project_up(x)  # (B, N', r) -> (B, N', Dl)
+        raise ValueError(f"stage {kind} is not a visual stage")
+
+
+class TorchLM:
+    """prefill + decode: visual tokens (B, N', Dl) and prompts -> greedy answer ids."""
+
+    def __init__(self, lm: LM, pad_id: int, eos_id: int) -> None:
+        self.lm, self.pad_id, self.eos_id = lm.eval(), pad_id, eos_id
+
+    def generate(self, visual: np.ndarray, prompts: list[list[int]]) -> list[list[int]]:
+        return self.lm.generate(torch.from_numpy(visual).float(), prompts, self.pad_id,
+                                self.eos_id)
+
+
+def _config_dict(model: VisualSide) -> dict:  # type: ignore[type-arg]
+    import dataclasses
+
+    return dataclasses.asdict(model.cfg)
