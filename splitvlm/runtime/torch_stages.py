@@ -29,7 +29,7 @@ class TorchVisual:
             raise ValueError(
                 f"visual stages run between cuts 1 and {self.graph.prefill}, got {start}..{stop}"
             )
-        x = torch.from_numpy(np.ascontiguousarray(value))
+        x = torch.from_numpy(np.require(value, requirements=["C", "W"]))  # writable copy if needed
         for stage in self.graph.stages[start:stop]:
             x = self._stage(stage.kind, stage.block, x)
         return x.numpy()

@@ -26,7 +26,7 @@ CAMERA_FRACTION = 0.25  # share of each batch drawn like a camera: larger, noisy
 CAMERA_SCALES = (2, 3)  # camera side = scale x model side (box filter back down)
 
 
-def _image(scene: Scene, rng: np.random.Generator, size: int, camera: bool) -> np.ndarray:
+def training_image(scene: Scene, rng: np.random.Generator, size: int, camera: bool) -> np.ndarray:
     if not camera:
         return render(scene, size)
     scale = CAMERA_SCALES[int(rng.integers(len(CAMERA_SCALES)))]
@@ -38,7 +38,7 @@ def scene_batch(
 ) -> tuple[torch.Tensor, torch.Tensor]:
     scenes = [sample_scene(rng) for _ in range(n)]
     n_camera = int(n * camera_fraction)
-    images = [_image(s, rng, size, i < n_camera) for i, s in enumerate(scenes)]
+    images = [training_image(s, rng, size, i < n_camera) for i, s in enumerate(scenes)]
     pixels = torch.from_numpy(np.stack(images))  # (B, S, S, 3) uint8
     targets = torch.from_numpy(np.stack([cell_targets(s) for s in scenes]))  # (B, 9, 4)
     return pixels, targets

@@ -1,0 +1,177 @@
+"""The `splitvlm` command. Each subcommand parses here and delegates to its module.
+
+    splitvlm train | eval | export | profile          the model family
+    splitvlm serve {edge,fog,cloud} | ask | demo      the services
+    splitvlm bench {wire,split,cache,batch}           measurements
+    splitvlm testbed {up,down,status}                 the emulated edge-fog-cloud network
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from splitvlm.errors import SplitVLMError
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+def _train(args: argparse.Namespace) -> int:
+    from splitvlm.training.recipe import train
+
+    train(args.phase, args.tiers.split(","), Path(args.out), Path(args.runs), args.scale)
+    return 0
+
+
+def _eval(args: argparse.Namespace) -> int:
+    from splitvlm.evaluation_cli import run_eval
+
+    result = run_eval(args.lm, args.vision, args.per_type, Path(args.checkpoints))
+    if args.json:
+        print(json.dumps(result, indent=2))
+    else:
+        print(f"lm={args.lm} vision={args.vision} n={result['n']} overall={result['overall']:.4f}")
+        for qtype, acc in result["by_type"].items():
+            print(f"  {qtype:8s} {acc:.4f}")
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    from splitvlm.runtime.export_all import export_all
+
+    export_all(Path(args.checkpoints), Path(args.out) if args.out else None)
+    return 0
+
+
+def _profile(args: argparse.Namespace) -> int:
+    from splitvlm.profiling import profile_report, render_profile
+
+    report = profile_report(Path(args.checkpoints), args.runs)
+    print(json.dumps(report, indent=2) if args.json else render_profile(report))
+    return 0
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from splitvlm.config import load_config
+    from splitvlm.service.launch import builder_for
+    from splitvlm.service.server import serve
+
+    config = load_config(args.tier, Path(args.config) if args.config else None,
+                         port=args.port, next_hop=args.next_hop)
+    asyncio.run(serve(config, builder_for(config.tier)))
+    return 0
+
+
+def _ask(args: argparse.Namespace) -> int:
+    from splitvlm.sdk import Client
+
+    with Client(args.edge) as client:
+        answer = client.ask(Path(args.image), args.question, plan=args.plan,
+                            deadline_s=args.deadline, policy=args.policy or ())
+    print(json.dumps(answer.to_dict(), indent=2) if args.json else answer.report())
+    return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from splitvlm.demo import run_demo
+
+    return run_demo(plans=args.plan)
+
+
+def _bench(args: argparse.Namespace) -> int:
+    from splitvlm.bench import run_bench
+
+    return run_bench(args.name, args.json, args.plot, args.extra)
+
+
+def _testbed(args: argparse.Namespace) -> int:
+    from splitvlm.testbed.cli import main as testbed_main
+
+    return testbed_main([args.action, *(["--profile", args.profile] if args.profile else [])])
+
+
+def parser() -> argparse.ArgumentParser:
+    from splitvlm.checkpoints import CHECKPOINT_DIR
+
+    p = argparse.ArgumentParser(prog="splitvlm", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = p.add_subparsers(dest="command", required=True)
+    ck = {"default": str(CHECKPOINT_DIR), "help": "checkpoint directory"}
+
+    s = sub.add_parser("train", help="train the visual side and the three LMs")
+    s.add_argument("--phase", choices=["visual", "lm", "all"], default="all")
+    s.add_argument("--tiers", default="edge,fog,cloud", help="LMs to train (phase lm)")
+    s.add_argument("--out", **ck)
+    s.add_argument("--runs", default="runs", help="resumable state goes here")
+    s.add_argument("--scale", type=float, default=1.0, help="multiply every step count")
+    s.set_defaults(func=_train)
+
+    s = sub.add_parser("eval", help="accuracy per question type on the held-out set")
+    s.add_argument("--lm", choices=["edge", "fog", "cloud"], required=True)
+    s.add_argument("--vision", choices=["fp32", "int8"], default="fp32")
+    s.add_argument("--per-type", type=int, default=200)
+    s.add_argument("--json", action="store_true")
+    s.add_argument("--checkpoints", **ck)
+    s.set_defaults(func=_eval)
+
+    s = sub.add_parser("export", help="ONNX graphs (fp32 + INT8) of the visual side and edge LM")
+    s.add_argument("--checkpoints", **ck)
+    s.add_argument("--out", default="", help="default: CHECKPOINTS/onnx")
+    s.set_defaults(func=_export)
+
+    s = sub.add_parser("profile", help="per-stage parameters, FLOPs, bytes and latency")
+    s.add_argument("--json", action="store_true")
+    s.add_argument("--runs", type=int, default=30)
+    s.add_argument("--checkpoints", **ck)
+    s.set_defaults(func=_profile)
+
+    s = sub.add_parser("serve", help="run one tier's gRPC service")
+    s.add_argument("tier", choices=["edge", "fog", "cloud"])
+    s.add_argument("--config", default="", help="TOML file ([service] table)")
+    s.add_argument("--port", type=int, default=None)
+    s.add_argument("--next-hop", default=None, help="HOST:PORT of the next tier")
+    s.set_defaults(func=_serve)
+
+    s = sub.add_parser("ask", help="ask the edge a question about an image")
+    s.add_argument("--edge", required=True, help="HOST:PORT of the edge service")
+    s.add_argument("image")
+    s.add_argument("question")
+    s.add_argument("--plan", default="auto")
+    s.add_argument("--policy", action="append", help="e.g. pixels_stay_on_edge")
+    s.add_argument("--deadline", type=float, default=30.0, help="seconds")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(func=_ask)
+
+    s = sub.add_parser("demo", help="edge + fog + cloud in one process on bundled images")
+    s.add_argument("--plan", action="append", help="plans to show (default: a selection)")
+    s.set_defaults(func=_demo)
+
+    s = sub.add_parser("bench", help="benchmarks: baseline and ours in one run, with ratios")
+    s.add_argument("name", choices=["wire", "split", "cache", "batch"])
+    s.add_argument("--json", action="store_true")
+    s.add_argument("--plot", default="", help="write a plot to this PNG file")
+    s.add_argument("extra", nargs="*", help="benchmark-specific options, e.g. --change")
+    s.set_defaults(func=_bench)
+
+    s = sub.add_parser("testbed", help="the three tiers in network namespaces")
+    s.add_argument("action", choices=["up", "down", "status"])
+    s.add_argument("--profile", default="")
+    s.set_defaults(func=_testbed)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except (SplitVLMError, ValueError, FileNotFoundError) as exc:
+        print(f"splitvlm {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,114 @@
+"""Service configuration: a TOML file, then `SPLITVLM_*` environment overrides, validated.
+
+    [service]            # in FILE.toml; every key optional
+    tier = "fog"
+    port = 50052
+    next_hop = "127.0.0.1:50053"
+
+    SPLITVLM_PORT=6000 splitvlm serve fog --config fog.toml   # env beats the file
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+from splitvlm.plan.plan import Precision, Tier
+
+ENV_PREFIX = "SPLITVLM_"
+
+
+@dataclass(frozen=True)
+class ServiceConfig:
+    tier: Tier
+    """Which tier this process serves: edge, fog or cloud."""
+    host: str = "127.0.0.1"
+    """Address to listen on."""
+    port: int = 0
+    """Port to listen on; 0 picks a free one (printed at start-up)."""
+    next_hop: str = ""
+    """HOST:PORT of the next tier (edge -> fog, fog -> cloud); empty on the cloud."""
+    checkpoint_dir: str = ""
+    """Weights and ONNX graphs; empty means the shipped ones (splitvlm/checkpoints)."""
+    max_concurrent_rpcs: int = 64
+    """Calls served at once; more are answered RESOURCE_EXHAUSTED."""
+    max_payload_bytes: int = 16 << 20
+    """Largest image or boundary payload accepted; larger is INVALID_ARGUMENT."""
+    grace_s: float = 5.0
+    """On SIGTERM, in-flight calls get this long to finish."""
+    edge_precision: Precision = Precision.INT8
+    """Edge only: the precision of its ONNX vision in named plans."""
+    cache_bytes: int = 64 << 20
+    """Fog only: byte budget of the feature cache (L2)."""
+    threads: int = 2
+    """Compute threads (torch / ONNX Runtime intra-op)."""
+    max_batch: int = 32
+    """Fog/cloud LM engine: requests decoded together."""
+    max_waiting: int = 256
+    """Fog/cloud LM engine: queued requests before RESOURCE_EXHAUSTED."""
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.port <= 65535:
+            raise ValueError(f"port={self.port} must be in 0..65535")
+        for name in ("max_concurrent_rpcs", "max_payload_bytes", "cache_bytes", "threads",
+                     "max_batch", "max_waiting"):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"{name}={getattr(self, name)} must be positive")
+        if self.grace_s < 0:
+            raise ValueError(f"grace_s={self.grace_s} must be >= 0")
+        if self.next_hop and ":" not in self.next_hop:
+            raise ValueError(f"next_hop={self.next_hop!r} must be HOST:PORT")
+
+    @property
+    def checkpoints(self) -> Path:
+        from splitvlm.checkpoints import CHECKPOINT_DIR
+
+        return Path(self.checkpoint_dir) if self.checkpoint_dir else CHECKPOINT_DIR
+
+
+def _coerce(name: str, kind: Any, value: Any) -> Any:
+    try:
+        if kind in (Tier, Precision):
+            return kind(str(value).lower())
+        if kind is int:
+            return int(value)
+        if kind is float:
+            return float(value)
+        return str(value)
+    except ValueError as exc:
+        raise ValueError(f"{name}={value!r}: {exc}") from exc
+
+
+def load_config(tier: str | None, path: Path | None = None,
+                env: Mapping[str, str] | None = None, **overrides: Any) -> ServiceConfig:
+    """File, then environment, then explicit overrides; ValueError names the bad field."""
+    env = os.environ if env is None else env
+    values: dict[str, Any] = {}
+    if path is not None:
+        doc = tomllib.loads(Path(path).read_text())
+        values.update(doc.get("service", doc))
+    types = {f.name: f.type for f in fields(ServiceConfig)}
+    unknown = set(values) - set(types)
+    if unknown:
+        raise ValueError(f"unknown config field(s) {sorted(unknown)} in {path}; "
+                         f"known: {sorted(types)}")
+    for name in types:
+        if ENV_PREFIX + name.upper() in env:
+            values[name] = env[ENV_PREFIX + name.upper()]
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    if tier is not None:
+        values["tier"] = tier
+    if "tier" not in values:
+        raise ValueError("tier is not set: give it on the command line or as tier = ...")
+    kinds = {"Tier": Tier, "Precision": Precision, "int": int, "float": float, "str": str}
+    typed = {k: _coerce(k, kinds[str(types[k])], v) for k, v in values.items()}
+    return ServiceConfig(**typed)
+
+
+def replace(config: ServiceConfig, **changes: Any) -> ServiceConfig:
+    return dataclasses.replace(config, **changes)

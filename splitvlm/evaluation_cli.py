@@ -1,0 +1,42 @@
+"""`splitvlm eval`: a tier's LM on the held-out set, fed by torch fp32 or ONNX INT8 vision."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from splitvlm.data.sets import test_set
+from splitvlm.data.tokenizer import Tokenizer
+from splitvlm.evaluate import evaluate
+from splitvlm.executor.builders import ONNX_SUBDIR
+from splitvlm.model import zoo
+
+
+def visual_fn(vision: str, checkpoints: Path):  # type: ignore[no-untyped-def]
+    """pixels (B, S, S, 3) uint8 -> visual tokens (B, N', Dl) float32."""
+    if vision == "fp32":
+        model = zoo.load_visual(checkpoints)
+        return lambda pixels: model(torch.from_numpy(pixels)).detach().numpy()
+    from splitvlm.runtime.ort import OrtVisual
+
+    ort_visual = OrtVisual(checkpoints / ONNX_SUBDIR, vision)
+    return lambda pixels: ort_visual.run(pixels, ort_visual.graph.prefill)
+
+
+def run_eval(lm_tier: str, vision: str, per_type: int, checkpoints: Path) -> dict[str, Any]:
+    torch.set_num_threads(max(1, torch.get_num_threads()))
+    tok = Tokenizer()
+    lm = zoo.load_lm(lm_tier, checkpoints)
+    encode = visual_fn(vision, checkpoints)
+
+    def answer(pixels: np.ndarray, questions: list[str]) -> list[str]:
+        visual = torch.from_numpy(encode(pixels)).float()
+        prompts = [tok.encode(q) + [tok.ans_id] for q in questions]
+        return [tok.decode(ids) for ids in lm.generate(visual, prompts, tok.pad_id, tok.eos_id)]
+
+    with torch.no_grad():
+        score = evaluate(answer, test_set(per_type))
+    return {"lm": lm_tier, "vision": vision, **score.to_dict()}

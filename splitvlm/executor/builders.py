@@ -1,0 +1,70 @@
+"""Build a tier's compute from checkpoints: ONNX Runtime on the edge, torch on fog/cloud.
+
+`edge_compute` never imports torch; `torch_compute` imports it lazily.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from splitvlm.data.tokenizer import Tokenizer
+from splitvlm.executor.compute import BlockingGenerator, TierCompute, TokenGenerator
+from splitvlm.plan.plan import Precision
+from splitvlm.stages import StageGraph
+
+ONNX_SUBDIR = "onnx"
+
+
+def visual_meta(checkpoints: Path) -> tuple[StageGraph, str]:
+    doc = json.loads((checkpoints / "visual.json").read_text())
+    return StageGraph.from_visual_config(doc["config"]), str(doc["hash"])
+
+
+class OrtPrefixRunner:
+    """An OrtVisual as a VisualRunner: it runs prefixes, so it starts at the pixels (cut 1)."""
+
+    def __init__(self, visual: object) -> None:
+        self.visual = visual
+
+    def run(self, value: np.ndarray, start: int, stop: int) -> np.ndarray:
+        if start != 1:
+            raise ValueError(f"the edge's ONNX vision runs prefixes from cut 1, not {start}")
+        return np.asarray(self.visual.run(value, stop))  # type: ignore[attr-defined]
+
+
+def edge_compute(checkpoints: Path, threads: int) -> TierCompute:
+    from splitvlm.runtime.ort import OrtEdgeLM, OrtVisual
+
+    onnx_dir = checkpoints / ONNX_SUBDIR
+    graph, version = visual_meta(checkpoints)
+    runners = {Precision(p): OrtPrefixRunner(OrtVisual(onnx_dir, p, threads))
+               for p in ("fp32", "int8")}
+    tok = Tokenizer()
+    lm = OrtEdgeLM(onnx_dir, threads)
+    generator = BlockingGenerator(
+        lambda visual, prompts, max_new: lm.generate(visual, prompts, tok.pad_id, tok.eos_id,
+                                                     max_new))
+    return TierCompute(graph, version, dict(runners), generator, "edge")
+
+
+def torch_compute(checkpoints: Path, lm_tier: str | None, threads: int,
+                  generator: TokenGenerator | None = None) -> TierCompute:
+    """fp32 torch vision for any stage range, and the `lm_tier` LM (direct, or `generator`)."""
+    import torch
+
+    from splitvlm.model import zoo
+    from splitvlm.runtime.torch_stages import TorchVisual
+
+    torch.set_num_threads(threads)
+    graph, version = visual_meta(checkpoints)
+    runners = {Precision.FP32: TorchVisual(zoo.load_visual(checkpoints))}
+    if generator is None and lm_tier is not None:
+        lm = zoo.load_lm(lm_tier, checkpoints)
+        tok = Tokenizer()
+        generator = BlockingGenerator(
+            lambda visual, prompts, max_new: lm.generate(
+                torch.from_numpy(visual).float(), prompts, tok.pad_id, tok.eos_id, max_new))
+    return TierCompute(graph, version, dict(runners), generator, lm_tier or "")

@@ -1,0 +1,222 @@
+"""Executor: run this tier's step of a plan, forward the rest, relay the events back.
+
+    request ──▶ materialise the boundary at my first cut (decode image / tensor / cache ref)
+            ──▶ run my stages (timed)            ──▶ LM here? stream tokens, then a result
+                                                 ──▶ else encode my last boundary, forward,
+                                                     relay tokens, add my timings and the link
+A tier that has no step in the plan but sits between two that do relays the payload as is.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from typing import Protocol
+
+import numpy as np
+
+from splitvlm.cache import FeatureCache
+from splitvlm.data.camera import decode_image, preprocess
+from splitvlm.data.tokenizer import Tokenizer
+from splitvlm.errors import BadRequest
+from splitvlm.executor.compute import TierCompute
+from splitvlm.executor.messages import (
+    CacheMissEvent,
+    Event,
+    LinkTransfer,
+    Payload,
+    Request,
+    ResultEvent,
+    StageTiming,
+    TokenEvent,
+)
+from splitvlm.plan.plan import TIERS, Encoding, Plan, Step, Tier
+from splitvlm.wire import decode, encode
+
+CACHE_ENCODING = Encoding.FP16  # visual tokens are cached in this wire encoding
+
+
+class Forwarder(Protocol):
+    """The transport to the next tier (edge -> fog -> cloud)."""
+
+    def execute(self, request: Request) -> AsyncIterator[Event]: ...
+
+
+def link_name(sender: Tier) -> str:
+    return f"{sender}-{TIERS[sender.order + 1]}"
+
+
+class Executor:
+    def __init__(
+        self, tier: Tier, compute: TierCompute, forwarder: Forwarder | None = None,
+        cache: FeatureCache | None = None,
+    ) -> None:
+        self.tier, self.compute, self.forwarder, self.cache = tier, compute, forwarder, cache
+        self.graph = compute.graph
+        self.tokenizer = Tokenizer()
+        self.active = 0
+
+    async def execute(self, request: Request) -> AsyncIterator[Event]:
+        """Run a request; yields TokenEvents, then exactly one ResultEvent (or a CacheMiss)."""
+        request.plan.validate(self.graph)
+        self.active += 1
+        try:
+            step = request.plan.step_for(self.tier)
+            if step is None:
+                async for event in self._forward(request, request.payload, [], 0.0):
+                    yield event
+                return
+            async for event in self._run_step(request, step):
+                yield event
+        finally:
+            self.active -= 1
+
+    async def _run_step(self, request: Request, step: Step) -> AsyncIterator[Event]:
+        started = time.perf_counter()
+        timings: list[StageTiming] = []
+        value = self._materialise(request, step)
+        if isinstance(value, CacheMissEvent):
+            yield value
+            return
+        value = await self._run_visual(step, value, timings)
+        self._remember(request, step.stop, value)
+        lm_here = step.stop == self.graph.n_stages
+        if lm_here:
+            async for event in self._generate(request, value, timings, started):
+                yield event
+            return
+        handoff = request.plan.steps.index(step)
+        payload = self._encode(step.stop, request.plan.encodings[handoff], value, request)
+        busy = time.perf_counter() - started
+        async for event in self._forward(request, payload, timings, busy):
+            yield event
+
+    def _materialise(self, request: Request, step: Step) -> np.ndarray | bytes | CacheMissEvent:
+        """The boundary value at the start of my step, decoded from the payload."""
+        payload = request.payload
+        if payload.cut != step.start:
+            raise BadRequest(f"payload is at cut {payload.cut} but the {self.tier} step of the "
+                             f"plan starts at stage {step.start}")
+        if step is request.plan.steps[0]:  # the edge takes the client's image
+            if payload.encoding is not Encoding.IMAGE or payload.cut != 0:
+                raise BadRequest("the edge takes an image (cut 0)")
+            return payload.image
+        handoff = [s.stop for s in request.plan.steps].index(step.start)
+        if payload.encoding is not request.plan.encodings[handoff] and not (
+            payload.encoding is Encoding.INT8 and request.plan.encodings[handoff] is
+            Encoding.INT8_LZ4  # lz4 is used only when it shrinks the payload
+        ):
+            raise BadRequest(f"payload is {payload.encoding}; the plan sends "
+                             f"{request.plan.encodings[handoff]} at cut {step.start}")
+        boundary = self.graph.boundary(step.start)
+        if payload.encoding is Encoding.IMAGE:
+            return payload.image
+        if payload.encoding is Encoding.PNG:
+            pixels = decode_image(payload.image)
+            if pixels.shape != boundary.shape:
+                raise BadRequest(f"PNG pixels are {pixels.shape}; the model takes "
+                                 f"{boundary.shape} at cut {step.start}")
+            return pixels[None]  # (1, S, S, 3)
+        if payload.encoding is Encoding.CACHE_REF:
+            return self._lookup(payload.cache_key)
+        if payload.tensor is None:
+            raise BadRequest(f"encoding {payload.encoding} needs a tensor in the payload")
+        return decode(payload.tensor, (1, *boundary.shape))
+
+    def _lookup(self, key: str) -> np.ndarray | CacheMissEvent:
+        hit = self.cache.get(key) if self.cache is not None else None
+        if hit is None:
+            return CacheMissEvent(key)
+        return decode(hit, (1, *self.graph.boundary(self.graph.prefill).shape))
+
+    async def _run_visual(
+        self, step: Step, value: np.ndarray | bytes, timings: list[StageTiming]
+    ) -> np.ndarray | bytes:
+        start, stop = step.start, min(step.stop, self.graph.prefill)
+        if start == 0 and stop > 0:
+            t0 = time.perf_counter()
+            assert isinstance(value, bytes)
+            value = preprocess(value, self.graph.image_size)[None]  # (1, S, S, 3) uint8
+            timings.append(StageTiming(self.tier, "preprocess", time.perf_counter() - t0))
+            start = 1
+        if start < stop:
+            runner = self.compute.runners.get(step.precision)
+            if runner is None:
+                raise BadRequest(f"the {self.tier} tier has no {step.precision} vision; it runs "
+                                 f"{sorted(self.compute.runners)}")
+            t0 = time.perf_counter()
+            value = await asyncio.to_thread(runner.run, value, start, stop)
+            timings.append(StageTiming(self.tier, self.graph.describe(start, stop),
+                                       time.perf_counter() - t0))
+        return value
+
+    def _remember(self, request: Request, cut: int, value: np.ndarray | bytes) -> None:
+        """The fog keeps the visual tokens it sees, keyed by image, for later turns."""
+        if self.cache is None or not request.image_key or cut < self.graph.prefill:
+            return
+        assert isinstance(value, np.ndarray)
+        if request.payload.encoding is Encoding.CACHE_REF:
+            return
+        self.cache.put(request.image_key, encode(value.astype(np.float32), CACHE_ENCODING))
+
+    def _encode(self, cut: int, encoding: Encoding, value: np.ndarray | bytes, request: Request
+                ) -> Payload:
+        if isinstance(value, bytes):  # nothing ran here: the image goes on as sent
+            return Payload(cut, Encoding.IMAGE, image=value)
+        if encoding is Encoding.CACHE_REF:
+            return Payload(cut, encoding, cache_key=request.image_key)
+        if encoding is Encoding.PNG:
+            from splitvlm.data.camera import encode_image
+
+            return Payload(cut, encoding, image=encode_image(value[0], "PNG"))
+        return Payload(cut, encoding, tensor=encode(value.astype(np.float32), encoding))
+
+    async def _generate(
+        self, request: Request, visual: np.ndarray | bytes, timings: list[StageTiming],
+        started: float,
+    ) -> AsyncIterator[Event]:
+        assert isinstance(visual, np.ndarray)
+        if self.compute.lm is None:
+            raise BadRequest(f"the {self.tier} tier runs no language model")
+        prompt = self.tokenizer.encode(request.question) + [self.tokenizer.ans_id]
+        t0 = time.perf_counter()
+        async for token in self.compute.lm.stream(visual, prompt, request.max_new_tokens,
+                                                  request.deadline):
+            if token == self.tokenizer.eos_id:
+                break
+            yield TokenEvent(token, self.tokenizer.words[token])
+        timings.append(StageTiming(self.tier, "prefill..decode", time.perf_counter() - t0))
+        yield ResultEvent(timings, [], time.perf_counter() - started, self.status())
+
+    async def _forward(
+        self, request: Request, payload: Payload, timings: list[StageTiming], busy: float
+    ) -> AsyncIterator[Event]:
+        if self.forwarder is None:
+            raise BadRequest(f"the plan continues past the {self.tier} tier, which has no "
+                             "next hop configured")
+        onward = Request(request.plan, request.question, payload, request.max_new_tokens,
+                         request.image_key, request.deadline)
+        t0 = time.perf_counter()
+        async for event in self.forwarder.execute(onward):
+            if isinstance(event, ResultEvent):
+                network = max(time.perf_counter() - t0 - event.busy_s, 0.0)
+                event.links.insert(0, LinkTransfer(link_name(self.tier), payload.nbytes, network))
+                event.timings[:0] = timings
+                event.busy_s += busy
+            yield event
+
+    def status(self) -> dict[str, float | str]:
+        out: dict[str, float | str] = {"tier": self.tier.value, "active": self.active,
+                                       "visual_version": self.compute.visual_version}
+        if self.cache is not None:
+            stats = self.cache.stats()
+            out |= {"cache_entries": stats.entries, "cache_bytes": stats.bytes,
+                    "cache_hit_ratio": stats.hit_ratio}
+        return out
+
+
+def first_payload(plan: Plan, image: bytes) -> Payload:
+    """What enters the edge: the image itself, at cut 0."""
+    del plan
+    return Payload(0, Encoding.IMAGE, image=image)

@@ -1,0 +1,74 @@
+"""What flows between tiers, as plain Python: requests with a payload in, events out.
+
+The gRPC layer (splitvlm.service.convert) maps these 1:1 onto the protos in protos/.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from splitvlm.plan.plan import Encoding, Plan
+from splitvlm.wire import WireTensor
+
+
+@dataclass(frozen=True)
+class Payload:
+    """The boundary value at `cut` in one encoding: image bytes, a tensor, or a cache key."""
+
+    cut: int
+    encoding: Encoding
+    image: bytes = b""  # IMAGE / PNG
+    tensor: WireTensor | None = None  # FP32 / FP16 / INT8 / INT8_LZ4
+    cache_key: str = ""  # CACHE_REF
+
+    @property
+    def nbytes(self) -> int:
+        if self.tensor is not None:
+            return self.tensor.nbytes
+        return len(self.image) + len(self.cache_key)
+
+
+@dataclass(frozen=True)
+class Request:
+    plan: Plan
+    question: str
+    payload: Payload
+    max_new_tokens: int = 24
+    image_key: str = ""  # feature-cache key of the image, when the edge knows it
+    deadline: float | None = None  # time.monotonic() by which the answer must be complete
+
+
+@dataclass(frozen=True)
+class StageTiming:
+    tier: str
+    stage: str  # a stage range, e.g. "vision[2]..project.up"
+    seconds: float
+
+
+@dataclass(frozen=True)
+class LinkTransfer:
+    link: str  # edge-fog | fog-cloud
+    bytes: int
+    seconds: float  # network time: call time minus the downstream's own busy time
+
+
+@dataclass(frozen=True)
+class TokenEvent:
+    id: int
+    text: str
+
+
+@dataclass
+class ResultEvent:
+    timings: list[StageTiming] = field(default_factory=list)
+    links: list[LinkTransfer] = field(default_factory=list)
+    busy_s: float = 0.0  # own time of the answering tier and every tier downstream of it
+    status: dict[str, float | str] = field(default_factory=dict)  # the LM tier's load
+
+
+@dataclass(frozen=True)
+class CacheMissEvent:
+    cache_key: str
+
+
+Event = TokenEvent | ResultEvent | CacheMissEvent

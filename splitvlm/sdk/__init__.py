@@ -1,0 +1,27 @@
+"""The client SDK: ask the edge about an image, get the answer with its plan and costs.
+
+    from splitvlm.sdk import Client
+    with Client("127.0.0.1:50051") as client:
+        answer = client.ask("frame.jpg", "how many circles are there ?", deadline_s=2.0)
+        print(answer.text, answer.plan_description)
+
+Errors are splitvlm's own (see splitvlm.errors): BadRequest, Overloaded, NotAvailable,
+DeadlineExceeded, ServerError — each raised `from` the grpc.RpcError behind it.
+"""
+
+from splitvlm.errors import (
+    BadRequest,
+    DeadlineExceeded,
+    NotAvailable,
+    Overloaded,
+    ServerError,
+    SplitVLMError,
+)
+from splitvlm.sdk.answer import Answer, Link, Timing
+from splitvlm.sdk.client import AsyncClient, Client
+from splitvlm.sdk.images import ImageLike, image_bytes
+
+__all__ = [
+    "Answer", "AsyncClient", "BadRequest", "Client", "DeadlineExceeded", "ImageLike", "Link",
+    "NotAvailable", "Overloaded", "ServerError", "SplitVLMError", "Timing", "image_bytes",
+]

@@ -1,0 +1,102 @@
+"""`Client` (blocking) and `AsyncClient` (asyncio) for the edge's Ask API."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterable, Iterator
+from types import TracebackType
+
+import grpc
+
+from splitvlm.errors import ServerError
+from splitvlm.sdk.answer import Answer
+from splitvlm.sdk.images import ImageLike, image_bytes
+from splitvlm.service.errors import error_from_rpc
+from splitvlm.v1 import edge_pb2, edge_pb2_grpc
+
+DEFAULT_DEADLINE_S = 30.0
+OPTIONS = [("grpc.max_send_message_length", 64 << 20),
+           ("grpc.max_receive_message_length", 64 << 20)]
+
+
+def ask_request(image: ImageLike, question: str, plan: str, policy: Iterable[str],
+                preset: str, max_new_tokens: int, image_key: str) -> edge_pb2.AskRequest:
+    return edge_pb2.AskRequest(
+        image=image_bytes(image) if image is not None else b"", question=question, plan=plan,
+        policy=list(policy), preset=preset, max_new_tokens=max_new_tokens, image_key=image_key)
+
+
+class Client:
+    """Blocking client. Use as a context manager, or call close()."""
+
+    def __init__(self, target: str) -> None:
+        self.channel = grpc.insecure_channel(target, options=OPTIONS)
+        self.stub = edge_pb2_grpc.EdgeStub(self.channel)
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.channel.close()
+
+    def stream(
+        self, image: ImageLike, question: str, *, deadline_s: float = DEFAULT_DEADLINE_S,
+        policy: Iterable[str] = (), plan: str = "auto", preset: str = "",
+        max_new_tokens: int = 0, image_key: str = "",
+    ) -> Iterator[edge_pb2.AskEvent]:
+        """Events as they arrive: the plan, then each token, then the answer."""
+        request = ask_request(image, question, plan, policy, preset, max_new_tokens, image_key)
+        try:
+            yield from self.stub.Ask(request, timeout=deadline_s)
+        except grpc.RpcError as exc:
+            raise error_from_rpc(exc) from exc
+
+    def tokens(self, image: ImageLike, question: str, **options: object) -> Iterator[str]:
+        """Just the answer's words, as they are produced."""
+        for event in self.stream(image, question, **options):  # type: ignore[arg-type]
+            if event.HasField("token"):
+                yield event.token.text
+
+    def ask(self, image: ImageLike, question: str, **options: object) -> Answer:
+        for event in self.stream(image, question, **options):  # type: ignore[arg-type]
+            if event.HasField("answer"):
+                return Answer.from_pb(event.answer)
+        raise ServerError("the edge closed the stream without an answer")
+
+
+class AsyncClient:
+    """asyncio client: `async with AsyncClient(target) as c: await c.ask(...)`."""
+
+    def __init__(self, target: str) -> None:
+        self.channel = grpc.aio.insecure_channel(target, options=OPTIONS)
+        self.stub = edge_pb2_grpc.EdgeStub(self.channel)
+
+    async def __aenter__(self) -> AsyncClient:
+        return self
+
+    async def __aexit__(self, exc_type: type[BaseException] | None,
+                        exc: BaseException | None, tb: TracebackType | None) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        await self.channel.close()
+
+    async def stream(
+        self, image: ImageLike, question: str, *, deadline_s: float = DEFAULT_DEADLINE_S,
+        policy: Iterable[str] = (), plan: str = "auto", preset: str = "",
+        max_new_tokens: int = 0, image_key: str = "",
+    ) -> AsyncIterator[edge_pb2.AskEvent]:
+        request = ask_request(image, question, plan, policy, preset, max_new_tokens, image_key)
+        try:
+            async for event in self.stub.Ask(request, timeout=deadline_s):
+                yield event
+        except grpc.RpcError as exc:
+            raise error_from_rpc(exc) from exc
+
+    async def ask(self, image: ImageLike, question: str, **options: object) -> Answer:
+        async for event in self.stream(image, question, **options):  # type: ignore[arg-type]
+            if event.HasField("answer"):
+                return Answer.from_pb(event.answer)
+        raise ServerError("the edge closed the stream without an answer")

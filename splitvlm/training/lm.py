@@ -1,0 +1,106 @@
+"""Phase 2: train one LM per tier on the frozen visual side's tokens.
+
+The visual side is encoded once over a pool of training scenes (its tokens cached in memory);
+each step then draws questions about pooled scenes. Caption batches and short-answer batches
+are kept apart so that short answers are not padded to caption length.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from splitvlm.data.questions import QTYPES, ask
+from splitvlm.data.scenes import Scene
+from splitvlm.data.sets import TRAIN_STREAM, rng_for
+from splitvlm.data.tokenizer import Tokenizer
+from splitvlm.model import zoo
+from splitvlm.model.lm import LM
+from splitvlm.model.vlm import VisualSide
+from splitvlm.training.loop import Run, TrainConfig, log
+from splitvlm.training.visual import training_image
+
+POOL_SCENES = 24_000
+POOL_STREAM_OFFSET = 50_000_000  # pool scenes come from training indices far past phase 1's
+CAPTION_BATCH_SHARE = 0.25
+# Short-answer types, weighted towards the compositional ones.
+SHORT_WEIGHTS = {t: 1.0 for t in QTYPES if t != "caption"} | {"relate": 2.0, "compare": 2.0}
+IGNORE = -100
+
+
+@torch.no_grad()
+def encode_pool(visual: VisualSide, n: int, chunk: int = 256) -> tuple[list[Scene], torch.Tensor]:
+    """n training scenes (a quarter camera-style) and their visual tokens (n, N', Dl)."""
+    from splitvlm.data.scenes import sample_scene
+
+    rng = rng_for(TRAIN_STREAM, POOL_STREAM_OFFSET)
+    scenes = [sample_scene(rng) for _ in range(n)]
+    size = visual.cfg.vision.image_size
+    out = []
+    for start in range(0, n, chunk):
+        images = [training_image(s, rng, size, (start + i) % 4 == 0)
+                  for i, s in enumerate(scenes[start:start + chunk])]
+        out.append(visual(torch.from_numpy(np.stack(images))))
+    return scenes, torch.cat(out)
+
+
+def question_batch(
+    scenes: list[Scene], n: int, caption: bool, rng: np.random.Generator, tok: Tokenizer
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(scene indices (B,), ids (B, T) right-padded, labels (B, T) with IGNORE off-answer)."""
+    types = list(SHORT_WEIGHTS)
+    p = np.array([SHORT_WEIGHTS[t] for t in types])
+    rows, index = [], []
+    while len(rows) < n:
+        qtype = "caption" if caption else types[int(rng.choice(len(types), p=p / p.sum()))]
+        i = int(rng.integers(len(scenes)))
+        qa = ask(scenes[i], qtype, rng)
+        if qa is None:
+            continue
+        q = tok.encode(qa.question) + [tok.ans_id]
+        rows.append((q, tok.encode(qa.answer) + [tok.eos_id]))
+        index.append(i)
+    width = max(len(q) + len(a) for q, a in rows)
+    ids = torch.full((n, width), tok.pad_id, dtype=torch.long)
+    labels = torch.full((n, width), IGNORE, dtype=torch.long)
+    for r, (q, a) in enumerate(rows):
+        ids[r, :len(q) + len(a)] = torch.tensor(q + a)
+        labels[r, len(q):len(q) + len(a)] = torch.tensor(a)
+    return torch.tensor(index), ids, labels
+
+
+def answer_loss(lm: LM, visual: torch.Tensor, ids: torch.Tensor, labels: torch.Tensor
+                ) -> torch.Tensor:
+    n_visual = visual.shape[1]
+    logits = lm.sequence_logits(visual, ids)  # (B, N'+T, V)
+    # The logit at sequence position N'+j-1 predicts ids[j].
+    pred = logits[:, n_visual - 1:n_visual - 1 + ids.shape[1]]  # (B, T, V)
+    return F.cross_entropy(pred.reshape(-1, pred.shape[-1]).float(), labels.reshape(-1),
+                           ignore_index=IGNORE)
+
+
+def train_lm(tier: str, cfg: TrainConfig, ckpt_dir: Path, run_dir: Path) -> dict[str, object]:
+    torch.manual_seed(cfg.seed)
+    visual = zoo.load_visual(ckpt_dir)
+    visual_doc = zoo.read_meta(ckpt_dir / "visual")
+    tok = Tokenizer()
+    lm = LM(zoo.lm_config(tier, visual.cfg))
+    lm.set_occupancy_head(*visual.occupancy_head())
+    run = Run(lm, cfg, run_dir / f"lm-{tier}-state.pt")
+    log(f"lm {tier}: {zoo.n_params(lm)} parameters; encoding {POOL_SCENES} pool scenes")
+    scenes, pool = encode_pool(visual, POOL_SCENES)
+    rng = np.random.default_rng([TRAIN_STREAM, 7, run.step])
+    lm.train()
+    for step in run.steps(f"lm-{tier}"):
+        caption = rng.random() < CAPTION_BATCH_SHARE
+        index, ids, labels = question_batch(scenes, cfg.batch_size, caption, rng, tok)
+        loss = run.backward(lambda: answer_loss(lm, pool[index], ids, labels))
+        if (step + 1) % cfg.eval_every == 0:
+            log(f"lm {tier} step {step + 1}: loss {loss:.4f}")
+    lm.eval()
+    return zoo.save(lm, lm.cfg, ckpt_dir / f"lm-{tier}", visual_hash=visual_doc["hash"],
+                    tier=tier, n_params=zoo.n_params(lm), train_steps=run.step,
+                    train_seconds=round(run.seconds, 1))

@@ -1,0 +1,43 @@
+"""The recipe that produced the shipped checkpoints (`splitvlm train`), in one place.
+
+Phase 1 pretrains the visual side on dense per-cell targets; phase 2 freezes it and trains
+each LM on its cached tokens. Step counts were sized for 2 CPU cores (docs/models.md has the
+times); `--scale` multiplies them all.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from splitvlm.training.lm import train_lm
+from splitvlm.training.loop import TrainConfig, log
+from splitvlm.training.visual import train_visual
+
+VISUAL = TrainConfig(steps=1000, lr=1.5e-3, eval_every=250)
+LMS = {
+    "edge": TrainConfig(steps=3000, lr=2e-3, eval_every=500),
+    "fog": TrainConfig(steps=2000, lr=1.5e-3, eval_every=500),
+    "cloud": TrainConfig(steps=2000, lr=1e-3, eval_every=500),
+}
+
+
+def scaled(cfg: TrainConfig, scale: float) -> TrainConfig:
+    import dataclasses
+
+    return dataclasses.replace(cfg, steps=max(1, round(cfg.steps * scale)),
+                               warmup=min(cfg.warmup, max(1, round(cfg.steps * scale) // 5)))
+
+
+def train(phase: str, tiers: list[str], out: Path, runs: Path, scale: float = 1.0) -> None:
+    torch.set_num_threads(max(1, torch.get_num_threads()))
+    if phase in ("visual", "all"):
+        doc = train_visual(scaled(VISUAL, scale), out, runs)
+        log(f"visual side {doc['hash']}: cell accuracy {doc['cell_accuracy']:.4f}")
+    if phase in ("lm", "all"):
+        for tier in tiers:
+            if tier not in LMS:
+                raise ValueError(f"unknown LM tier {tier!r}; expected one of {sorted(LMS)}")
+            doc = train_lm(tier, scaled(LMS[tier], scale), out, runs)
+            log(f"lm {tier}: {doc['n_params']} parameters, {doc['train_seconds']} s")
