@@ -33,7 +33,9 @@ def camera_image(
     return np.clip(np.rint(noisy), 0, 255).astype(np.uint8)
 
 
-def encode_image(pixels: np.ndarray, fmt: str = "JPEG", quality: int = CAMERA_JPEG_QUALITY) -> bytes:
+def encode_image(
+    pixels: np.ndarray, fmt: str = "JPEG", quality: int = CAMERA_JPEG_QUALITY
+) -> bytes:
     buf = io.BytesIO()
     if fmt == "JPEG":
         Image.fromarray(pixels).save(buf, format="JPEG", quality=quality)

@@ -126,10 +126,11 @@ def _relate(scene: Scene, rng: np.random.Generator) -> QA | None:
         return None
     obj = _pick(rng, objs)
     pointing = [r for r in RELATIONS if neighbour(scene, obj, r) is not None]
-    if pointing and rng.integers(2):
+    empty = [r for r in RELATIONS if r not in pointing]  # never empty: a cell has <= 4 sides
+    if pointing and (not empty or rng.integers(2)):
         relation = _pick(rng, pointing)
     else:
-        relation = _pick(rng, tuple(RELATIONS))
+        relation = _pick(rng, empty)
     other = neighbour(scene, obj, relation)
     answer = describe(other) if other is not None else "nothing"
     return QA("relate", f"what is {relation} the {obj.color} {obj.shape} ?", answer)

@@ -97,7 +97,7 @@ def train_lm(tier: str, cfg: TrainConfig, ckpt_dir: Path, run_dir: Path) -> dict
     for step in run.steps(f"lm-{tier}"):
         caption = rng.random() < CAPTION_BATCH_SHARE
         index, ids, labels = question_batch(scenes, cfg.batch_size, caption, rng, tok)
-        loss = run.backward(lambda: answer_loss(lm, pool[index], ids, labels))
+        loss = run.backward(lambda i=index, x=ids, y=labels: answer_loss(lm, pool[i], x, y))
         if (step + 1) % cfg.eval_every == 0:
             log(f"lm {tier} step {step + 1}: loss {loss:.4f}")
     lm.eval()

@@ -47,7 +47,7 @@ def scene_batch(
 def cell_loss(model: VisualSide, pixels: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
     logits = model.cell_logits(model(pixels))
     loss = torch.zeros(())
-    for i, (name, field_logits) in enumerate(logits.items()):
+    for i, field_logits in enumerate(logits.values()):
         loss = loss + F.cross_entropy(
             field_logits.reshape(-1, field_logits.shape[-1]).float(),
             targets[..., i].reshape(-1), ignore_index=-1,

@@ -1,0 +1,1 @@
+"""Tests of shapes-vqa v1 data (splitvlm.data) against ../shared/shapes-vqa.md."""

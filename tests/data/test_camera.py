@@ -1,0 +1,74 @@
+"""`camera.preprocess`: decode errors, and a 512 camera JPEG read back at model resolution."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from splitvlm.data import Sample, render
+from splitvlm.data.camera import (
+    ImageDecodeError,
+    camera_image,
+    encode_image,
+    preprocess,
+)
+
+from . import spec
+
+PALETTE = np.array(list(spec.COLORS.values()), dtype=np.float32)  # (6, 3)
+
+
+def _jpeg(held_out: list[Sample]) -> bytes:
+    return encode_image(camera_image(held_out[0].scene, np.random.default_rng(0)))
+
+
+def test_empty_bytes_raise_image_decode_error() -> None:
+    with pytest.raises(ImageDecodeError, match="empty"):
+        preprocess(b"", 64)
+
+
+def test_garbage_bytes_raise_image_decode_error_with_reason() -> None:
+    with pytest.raises(ImageDecodeError, match=r"cannot decode 12 image bytes"):
+        preprocess(b"not an image", 64)
+
+
+def test_truncated_jpeg_raises_image_decode_error(held_out: list[Sample]) -> None:
+    data = _jpeg(held_out)
+    with pytest.raises(ImageDecodeError, match="cannot decode") as info:
+        preprocess(data[: len(data) // 2], 64)
+    assert isinstance(info.value, ValueError) and info.value.__cause__ is not None
+
+
+def test_model_resolution_png_passes_through_unchanged(held_out: list[Sample]) -> None:
+    pixels = render(held_out[1].scene, 64)
+    assert np.array_equal(preprocess(encode_image(pixels, fmt="PNG"), 64), pixels)
+
+
+def _read_cell(window: np.ndarray, background: float) -> str | None:
+    """A cell's colour name from noisy pixels: median of the clearly non-gray ones."""
+    far = np.abs(window.astype(np.float32) - background).max(axis=-1) > 80  # (h, w)
+    if far.sum() < 3:
+        return None
+    rgb = np.median(window[far].astype(np.float32), axis=0)  # (3,)
+    return list(spec.COLORS)[int(np.argmin(((PALETTE - rgb) ** 2).sum(axis=1)))]
+
+
+def test_camera_jpeg_downscales_with_cells_still_readable(held_out: list[Sample]) -> None:
+    for i, s in enumerate(held_out[:24]):
+        camera = camera_image(s.scene, np.random.default_rng(i))
+        assert camera.shape == (512, 512, 3) and camera.dtype == np.uint8
+        data = encode_image(camera)
+        assert data[:2] == b"\xff\xd8"  # a JPEG
+        pixels = preprocess(data, 64)
+        assert pixels.shape == (64, 64, 3) and pixels.dtype == np.uint8
+        by_cell = {o.cell: o for o in s.scene.objects}
+        for cell in range(9):
+            window = pixels[spec.cell_window(cell, 64)]
+            obj = by_cell.get(cell)
+            assert _read_cell(window, s.scene.background) == (obj and obj.color), (i, cell)
+            if obj is None:  # an empty cell stays near the background level
+                assert np.abs(window[4:-4, 4:-4].astype(int) - s.scene.background).max() <= 10
+                continue
+            cx, cy = spec.centre_px(obj, 64)
+            centre = pixels[int(cy), int(cx)].astype(int)
+            assert np.abs(centre - spec.COLORS[obj.color]).max() <= 16, (i, obj, centre)
