@@ -6,7 +6,10 @@ STAMP := $(VENV)/.installed
 
 .PHONY: install demo test lint typecheck protos bench clean
 
-install: $(STAMP)
+ONNX := splitvlm/checkpoints/onnx/manifest.json
+CKPT := splitvlm/checkpoints
+
+install: $(STAMP) $(ONNX)
 
 # torch first, pinned: the CPU wheel this machine serves. Then the project with every extra.
 $(STAMP): pyproject.toml
@@ -15,6 +18,10 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet torch==2.13.0
 	$(BIN)/pip install --quiet -e '.[torch,dev]'
 	touch $(STAMP)
+
+# The edge's ONNX graphs (fp32 + INT8 prefixes, tiny LM) are built from the shipped weights.
+$(ONNX): $(STAMP) $(CKPT)/visual.safetensors $(CKPT)/lm-edge.safetensors
+	$(BIN)/splitvlm export
 
 demo: install
 	$(BIN)/splitvlm demo

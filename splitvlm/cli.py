@@ -100,12 +100,11 @@ def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="splitvlm", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="command", required=True)
-    ck = {"default": str(CHECKPOINT_DIR), "help": "checkpoint directory"}
 
     s = sub.add_parser("train", help="train the visual side and the three LMs")
     s.add_argument("--phase", choices=["visual", "lm", "all"], default="all")
     s.add_argument("--tiers", default="edge,fog,cloud", help="LMs to train (phase lm)")
-    s.add_argument("--out", **ck)
+    s.add_argument("--out", default=str(CHECKPOINT_DIR), help="checkpoint directory")
     s.add_argument("--runs", default="runs", help="resumable state goes here")
     s.add_argument("--scale", type=float, default=1.0, help="multiply every step count")
     s.set_defaults(func=_train)
@@ -115,18 +114,18 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--vision", choices=["fp32", "int8"], default="fp32")
     s.add_argument("--per-type", type=int, default=200)
     s.add_argument("--json", action="store_true")
-    s.add_argument("--checkpoints", **ck)
+    s.add_argument("--checkpoints", default=str(CHECKPOINT_DIR), help="checkpoint directory")
     s.set_defaults(func=_eval)
 
     s = sub.add_parser("export", help="ONNX graphs (fp32 + INT8) of the visual side and edge LM")
-    s.add_argument("--checkpoints", **ck)
+    s.add_argument("--checkpoints", default=str(CHECKPOINT_DIR), help="checkpoint directory")
     s.add_argument("--out", default="", help="default: CHECKPOINTS/onnx")
     s.set_defaults(func=_export)
 
     s = sub.add_parser("profile", help="per-stage parameters, FLOPs, bytes and latency")
     s.add_argument("--json", action="store_true")
     s.add_argument("--runs", type=int, default=30)
-    s.add_argument("--checkpoints", **ck)
+    s.add_argument("--checkpoints", default=str(CHECKPOINT_DIR), help="checkpoint directory")
     s.set_defaults(func=_profile)
 
     s = sub.add_parser("serve", help="run one tier's gRPC service")

@@ -91,7 +91,8 @@ class StageGraph:
 
     @property
     def stages(self) -> tuple[Stage, ...]:
-        kinds = [(StageKind.PREPROCESS, None), (StageKind.PATCH_EMBED, None)]
+        kinds: list[tuple[StageKind, int | None]] = [
+            (StageKind.PREPROCESS, None), (StageKind.PATCH_EMBED, None)]
         kinds += [(StageKind.VISION, i) for i in range(self.depth)]
         kinds += [(StageKind.PROJECT_DOWN, None), (StageKind.PROJECT_UP, None)]
         kinds += [(StageKind.PREFILL, None), (StageKind.DECODE, None)]

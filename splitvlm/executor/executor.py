@@ -146,6 +146,7 @@ class Executor:
                 raise BadRequest(f"the {self.tier} tier has no {step.precision} vision; it runs "
                                  f"{sorted(self.compute.runners)}")
             t0 = time.perf_counter()
+            assert isinstance(value, np.ndarray)
             value = await asyncio.to_thread(runner.run, value, start, stop)
             timings.append(StageTiming(self.tier, self.graph.describe(start, stop),
                                        time.perf_counter() - t0))

@@ -60,6 +60,9 @@ class CausalBlock(nn.Module):
 
 
 class LM(nn.Module):
+    occ_weight: torch.Tensor  # (2, Dl) buffer: the visual side's occupancy rows, frozen
+    occ_bias: torch.Tensor  # (2,)
+
     def __init__(self, cfg: LMConfig) -> None:
         super().__init__()
         self.cfg = cfg

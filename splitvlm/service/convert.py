@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from splitvlm.executor.messages import (
     CacheMissEvent,
     Event,
@@ -15,11 +17,11 @@ from splitvlm.plan.plan import Encoding, Plan, PlanError, Precision, Step, Tier
 from splitvlm.v1 import tier_pb2, wire_pb2
 from splitvlm.wire import WireTensor
 
-_ENCODINGS = {e: wire_pb2.Encoding.Value(e.name) for e in Encoding}
+_ENCODINGS: dict[Encoding, Any] = {e: wire_pb2.Encoding.Value(e.name) for e in Encoding}
 _FROM_PB = {v: k for k, v in _ENCODINGS.items()}
 
 
-def encoding_to_pb(encoding: Encoding) -> int:
+def encoding_to_pb(encoding: Encoding) -> Any:
     return _ENCODINGS[encoding]
 
 
@@ -114,7 +116,8 @@ def event_from_pb(msg: tier_pb2.ExecuteEvent) -> Event:
 
 def status_to_pb(status: dict[str, float | str]) -> tier_pb2.TierStatus:
     fields = tier_pb2.TierStatus.DESCRIPTOR.fields_by_name
-    return tier_pb2.TierStatus(**{k: v for k, v in status.items() if k in fields})
+    known: dict[str, Any] = {k: v for k, v in status.items() if k in fields}
+    return tier_pb2.TierStatus(**known)
 
 
 def status_from_pb(msg: tier_pb2.TierStatus) -> dict[str, float | str]:

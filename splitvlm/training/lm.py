@@ -7,6 +7,7 @@ are kept apart so that short answers are not padded to caption length.
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -53,7 +54,8 @@ def question_batch(
     """(scene indices (B,), ids (B, T) right-padded, labels (B, T) with IGNORE off-answer)."""
     types = list(SHORT_WEIGHTS)
     p = np.array([SHORT_WEIGHTS[t] for t in types])
-    rows, index = [], []
+    rows: list[tuple[list[int], list[int]]] = []
+    index: list[int] = []
     while len(rows) < n:
         qtype = "caption" if caption else types[int(rng.choice(len(types), p=p / p.sum()))]
         i = int(rng.integers(len(scenes)))
@@ -97,7 +99,7 @@ def train_lm(tier: str, cfg: TrainConfig, ckpt_dir: Path, run_dir: Path) -> dict
     for step in run.steps(f"lm-{tier}"):
         caption = rng.random() < CAPTION_BATCH_SHARE
         index, ids, labels = question_batch(scenes, cfg.batch_size, caption, rng, tok)
-        loss = run.backward(lambda i=index, x=ids, y=labels: answer_loss(lm, pool[i], x, y))
+        loss = run.backward(partial(answer_loss, lm, pool[index], ids, labels))
         if (step + 1) % cfg.eval_every == 0:
             log(f"lm {tier} step {step + 1}: loss {loss:.4f}")
     lm.eval()

@@ -6,6 +6,7 @@ occupied / shape / colour / size there. Fresh scenes every step (the generator i
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -75,7 +76,7 @@ def train_visual(cfg: TrainConfig, out_dir: Path, run_dir: Path) -> dict[str, ob
     model.train()
     for step in run.steps("visual"):
         pixels, targets = scene_batch(cfg.batch_size, rng_for(TRAIN_STREAM, step), size)
-        loss = run.backward(lambda p=pixels, t=targets: cell_loss(model, p, t))
+        loss = run.backward(partial(cell_loss, model, pixels, targets))
         if (step + 1) % cfg.eval_every == 0:
             log(f"visual step {step + 1}: loss {loss:.4f} cell acc {cell_accuracy(model):.4f}")
     acc = cell_accuracy(model.eval())

@@ -1,0 +1,256 @@
+"""The cost model: predicted latency, edge energy and accuracy of a plan for one request.
+
+    latency  = sum over steps  (stage compute + wait at the tier [+ prefill + tokens * per_token])
+             + sum over links crossed  (rtt + 8 * payload_bytes / bandwidth_bps)
+    energy   = edge compute seconds * edge_active_w + bytes the edge sends * edge_j_per_byte
+    accuracy = AccuracyTable(LM tier, question type, visual precision)
+    objective = w.latency * latency + w.energy * energy - w.accuracy * accuracy
+
+A relay (edge -> cloud through the fog) crosses both links with the same payload. A step whose
+hand-off is CACHE_REF runs nothing (the fog holds its output). Every hand-off also carries the
+question. A stage that the profile lacks on a tier makes the plan's latency NaN: infeasible.
+
+`CostModel.evaluate` prices one plan with a full breakdown (the reference, and the explanation
+of a decision); `CostModel.prices` prices every `Item` of a `CandidateSet` at once, which the
+planner sums per candidate.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from splitvlm.plan.accuracy import AccuracyTable
+from splitvlm.plan.candidates import Item, ItemKind, visual_precision
+from splitvlm.plan.links import LINKS, Link, LinkSet, crossed
+from splitvlm.plan.load import LoadTracker
+from splitvlm.plan.plan import Encoding, Plan, Precision, Tier
+from splitvlm.plan.presets import PlannerConfig, Weights
+from splitvlm.plan.profiles import ComputeProfile
+from splitvlm.plan.request import PlanRequest
+from splitvlm.stages import StageGraph
+
+_TENSOR_PRECISION = {Encoding.FP32: "fp32", Encoding.FP16: "fp16", Encoding.INT8: "int8",
+                     Encoding.INT8_LZ4: "int8"}
+
+
+def encoded_bytes(graph: StageGraph, cut: int, encoding: Encoding, config: PlannerConfig
+                  ) -> float:
+    """Bytes of the boundary tensor at `cut` in a tensor encoding, or of a CACHE_REF."""
+    if encoding is Encoding.CACHE_REF:
+        return float(config.cache_ref_bytes)
+    nbytes = float(graph.boundary(cut).nbytes(_TENSOR_PRECISION[encoding]))
+    return nbytes * config.lz4_ratio if encoding is Encoding.INT8_LZ4 else nbytes
+
+
+def payload_bytes(graph: StageGraph, cut: int, encoding: Encoding, request: PlanRequest,
+                  config: PlannerConfig) -> float:
+    """Bytes a hand-off at `cut` in `encoding` sends for `request`, question included."""
+    if encoding is Encoding.IMAGE:
+        data = float(request.image_bytes)
+    elif encoding is Encoding.PNG:
+        data = float(request.png_bytes or graph.boundary(1).nbytes())
+    else:
+        data = encoded_bytes(graph, cut, encoding, config)
+    return data + request.question_bytes
+
+
+@dataclass(frozen=True)
+class StepCost:
+    tier: Tier
+    stages: str  # 'vision[2]..decode', or '-'
+    precision: Precision
+    stage_s: tuple[tuple[str, float], ...]  # (stage name, seconds) for each stage computed
+    prefill_s: float  # LM step only
+    decode_s: float  # LM step only: tokens * per-token seconds
+    wait_s: float
+    cached: bool  # skipped: the receiver holds the output
+
+    @property
+    def total_s(self) -> float:
+        return sum(s for _, s in self.stage_s) + self.prefill_s + self.decode_s + self.wait_s
+
+
+@dataclass(frozen=True)
+class LinkCost:
+    link: Link
+    cut: int
+    boundary: str  # image | pixels | tokens | codes | visual
+    encoding: Encoding
+    payload_bytes: float
+    seconds: float
+
+
+@dataclass(frozen=True)
+class Prediction:
+    latency_s: float  # NaN: a stage the profile lacks (infeasible)
+    energy_j: float
+    accuracy: float
+    objective: float
+    edge_compute_s: float
+    edge_bytes: float
+    steps: tuple[StepCost, ...]
+    links: tuple[LinkCost, ...]
+
+    @property
+    def feasible(self) -> bool:
+        return not math.isnan(self.latency_s)
+
+    def to_dict(self) -> dict[str, float]:
+        """Flat entries for `Plan.predicted`: totals, then per stage, wait, decode and link."""
+        out = {"latency_s": self.latency_s, "energy_j": self.energy_j,
+               "accuracy": self.accuracy, "objective": self.objective,
+               "edge_compute_s": self.edge_compute_s, "edge_bytes": self.edge_bytes}
+        for step in self.steps:
+            for name, seconds in step.stage_s:
+                out[f"stage.{name}.s"] = seconds
+            if step.prefill_s or step.decode_s:
+                out["stage.prefill.s"] = step.prefill_s
+                out["stage.decode.s"] = step.decode_s
+            out[f"wait.{step.tier}.s"] = step.wait_s
+        for hop in self.links:
+            out[f"link.{hop.link}.s"] = hop.seconds
+            out[f"link.{hop.link}.bytes"] = hop.payload_bytes
+        return out
+
+
+class CostModel:
+    """Prices plans from the current profiles, link estimates, load and accuracy table."""
+
+    def __init__(self, graph: StageGraph, profile: ComputeProfile, links: LinkSet,
+                 load: LoadTracker, accuracy: AccuracyTable, config: PlannerConfig) -> None:
+        self.graph, self.profile, self.links = graph, profile, links
+        self.load, self.accuracy, self.config = load, accuracy, config
+        self._names = tuple(stage.name for stage in graph.stages)
+
+    def evaluate(self, plan: Plan, request: PlanRequest, weights: Weights,
+                 qtype: str | None = None) -> Prediction:
+        """The prediction for `plan`, with its breakdown."""
+        qtype = request.resolved_qtype() if qtype is None else qtype
+        steps = tuple(self._step(plan, i, request.resolved_decode_tokens(qtype))
+                      for i in range(len(plan.steps)))
+        hops = tuple(self._hops(plan, request))
+        latency = sum(s.total_s for s in steps) + sum(h.seconds for h in hops)
+        edge = steps[0]
+        edge_compute = edge.total_s - edge.wait_s
+        edge_bytes = next((h.payload_bytes for h in hops if h.link is Link.EDGE_FOG), 0.0)
+        energy = (edge_compute * self.config.edge_active_w
+                  + edge_bytes * self.config.edge_j_per_byte)
+        accuracy = self.accuracy.expected(plan.lm_tier, qtype, visual_precision(plan))
+        objective = (weights.latency * latency + weights.energy * energy
+                     - weights.accuracy * accuracy)
+        return Prediction(latency, energy, accuracy, objective, edge_compute, edge_bytes,
+                          steps, hops)
+
+    def _step(self, plan: Plan, i: int, tokens: float) -> StepCost:
+        step, graph, names = plan.steps[i], self.graph, self._names
+        is_lm = i == len(plan.steps) - 1
+        cached = i < len(plan.encodings) and plan.encodings[i] is Encoding.CACHE_REF
+        run = () if cached else range(step.start, min(step.stop, graph.prefill))
+        stage_s = tuple((names[s], _nan(self.profile.stage_s(step.tier, s, step.precision)))
+                        for s in run)
+        prefill = decode = 0.0
+        if is_lm:
+            prefill = _nan(self.profile.prefill_s(step.tier))
+            per_token = self.profile.decode_s(step.tier, self.load.batch(step.tier))
+            decode = tokens * _nan(per_token)
+        wait = self.load.wait_s(step.tier) if stage_s or is_lm else 0.0
+        return StepCost(step.tier, _describe(names, step.start, step.stop), step.precision,
+                        stage_s, prefill, decode, wait, cached)
+
+    def _hops(self, plan: Plan, request: PlanRequest) -> list[LinkCost]:
+        hops = []
+        for i, encoding in enumerate(plan.encodings):
+            cut = plan.cut(i)
+            nbytes = payload_bytes(self.graph, cut, encoding, request, self.config)
+            boundary = self.graph.boundary(cut).name
+            for link in crossed(plan.steps[i].tier, plan.steps[i + 1].tier):
+                seconds = self.links[link].transfer_s(nbytes)
+                hops.append(LinkCost(link, cut, boundary, encoding, nbytes, seconds))
+        return hops
+
+    def pricer(self, items: Sequence[Item]) -> ItemPricer:
+        return ItemPricer(self, items)
+
+
+class ItemPricer:
+    """Prices a fixed list of items per request: the planner's fast path.
+
+    What does not change between requests (item groups, tensor payload sizes) is worked out
+    once; compute prices are re-read only when the profile's `version` moved.
+    """
+
+    def __init__(self, model: CostModel, items: Sequence[Item]) -> None:
+        self.model = model
+        self.n = len(items)
+        cols = {kind: [c for c, item in enumerate(items) if item.kind is kind] for kind in ItemKind}
+        self._compute = [(c, items[c]) for c in cols[ItemKind.COMPUTE]]
+        self._decode = [(c, items[c].tier) for c in cols[ItemKind.DECODE]]
+        self._wait = [(c, items[c].tier) for c in cols[ItemKind.WAIT]]
+        self._accuracy = [(c, items[c]) for c in cols[ItemKind.ACCURACY]]
+        transfers = [items[c] for c in cols[ItemKind.TRANSFER]]
+        self._transfer_cols = np.array(cols[ItemKind.TRANSFER], dtype=np.intp)
+        self._link = np.array([LINKS.index(t.link) for t in transfers], dtype=np.intp)
+        self._from_edge = np.array([t.link is Link.EDGE_FOG for t in transfers], dtype=bool)
+        self._is_image = np.array([t.encoding is Encoding.IMAGE for t in transfers], dtype=float)
+        self._is_png = np.array([t.encoding is Encoding.PNG for t in transfers], dtype=float)
+        self._base_bytes = np.array([
+            0.0 if t.encoding in (Encoding.IMAGE, Encoding.PNG)
+            else encoded_bytes(model.graph, t.cut, t.encoding, model.config) for t in transfers])
+        self._edge_compute = np.array(
+            [c for c, item in enumerate(items) if item.tier is Tier.EDGE
+             and item.kind in (ItemKind.COMPUTE, ItemKind.DECODE)], dtype=np.intp)
+        self._compute_version: tuple[int, int] = (0, -1)  # (id of the profile, its version)
+        self._compute_cols = np.array([c for c, _ in self._compute], dtype=np.intp)
+        self._compute_s = np.zeros(len(self._compute))
+
+    def prices(self, request: PlanRequest, qtype: str
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(latency_s, energy_j, accuracy) of every item, each with one trailing 0 (padding).
+
+        A candidate's total is the sum over its items; NaN latency marks a missing profile.
+        """
+        model, config = self.model, self.model.config
+        latency, energy, accuracy = np.zeros(self.n + 1), np.zeros(self.n + 1), np.zeros(self.n + 1)
+        latency[self._compute_cols] = self._compute_prices()
+        tokens = request.resolved_decode_tokens(qtype)
+        for col, tier in self._decode:
+            latency[col] = tokens * _nan(model.profile.decode_s(tier, model.load.batch(tier)))
+        for col, tier in self._wait:
+            latency[col] = model.load.wait_s(tier)
+        png = request.png_bytes or model.graph.boundary(1).nbytes()
+        nbytes = (self._base_bytes + self._is_image * request.image_bytes + self._is_png * png
+                  + request.question_bytes)
+        rtt = np.array([model.links[link].rtt_s for link in LINKS])
+        bandwidth = np.array([model.links[link].bandwidth_bps for link in LINKS])
+        latency[self._transfer_cols] = rtt[self._link] + 8.0 * nbytes / bandwidth[self._link]
+        energy[self._transfer_cols] = np.where(
+            self._from_edge, nbytes * config.edge_j_per_byte, 0.0)
+        energy[self._edge_compute] = latency[self._edge_compute] * config.edge_active_w
+        for col, item in self._accuracy:
+            accuracy[col] = model.accuracy.expected(item.tier, qtype, item.precision)
+        return latency, energy, accuracy
+
+    def _compute_prices(self) -> np.ndarray:
+        profile = self.model.profile
+        version = (id(profile), profile.version)
+        if version != self._compute_version:
+            self._compute_s = np.array(
+                [_nan(profile.stage_s(item.tier, item.stage, item.precision))
+                 for _, item in self._compute])
+            self._compute_version = version
+        return self._compute_s
+
+
+def _describe(names: tuple[str, ...], start: int, stop: int) -> str:
+    """As StageGraph.describe, from the stage names."""
+    if start >= stop:
+        return "-"
+    return names[start] if stop - start == 1 else f"{names[start]}..{names[stop - 1]}"
+
+
+def _nan(seconds: float | None) -> float:
+    return math.nan if seconds is None else seconds

@@ -1,0 +1,128 @@
+"""Compute profiles: seconds per (tier, stage, precision), and per-token decode cost per LM tier.
+
+    profile = ComputeProfile.from_dict(graph, {
+        "stages": {"edge": {"fp32": {"vision[0]": 0.004, ...}, "int8": {"vision[0]": 0.002}},
+                   "cloud": {"fp32": {"prefill": 0.003, ...}}},
+        "decode": {"cloud": {"1": 0.004, "8": 0.006}},      # batch size -> seconds per token
+    })
+    profile.observe(Tier.EDGE, 2, Precision.INT8, 0.0021)   # every real execution, online
+
+Seeded from the start-up measurement, then updated by an `Ewma` (with its change detector) on
+every real execution. An int8 entry that was never measured falls back to the fp32 one (the
+stages around vision have no int8 variant). A missing entry means the tier cannot run that
+stage (no such model there): the planner rules out plans that need it. `prefill` is an ordinary
+stage entry (fp32); `decode` is priced per token from a table over batch sizes, interpolated
+linearly between measured batch sizes and extrapolated beyond the largest.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from splitvlm.plan.ewma import Ewma
+from splitvlm.plan.plan import Precision, Tier
+from splitvlm.stages import StageGraph
+
+StageKey = tuple[Tier, int, Precision]
+
+
+class ComputeProfile:
+    """Per-tier compute latencies, updated online. `version` counts updates (for caches)."""
+
+    def __init__(
+        self, graph: StageGraph, stage_s: Mapping[StageKey, float] | None = None,
+        decode_s: Mapping[Tier, Mapping[int, float]] | None = None, alpha: float = 0.2,
+    ) -> None:
+        self.graph = graph
+        self.alpha = alpha  # EWMA weight of one new execution
+        self._stages: dict[StageKey, Ewma] = {}
+        self._decode: dict[Tier, dict[int, Ewma]] = {}
+        self.version = 0
+        for (tier, stage, precision), seconds in (stage_s or {}).items():
+            self.observe(tier, stage, precision, seconds)
+        for tier, table in (decode_s or {}).items():
+            for batch, seconds in table.items():
+                self.observe_decode(tier, batch, seconds)
+
+    @classmethod
+    def from_dict(cls, graph: StageGraph, doc: Mapping[str, Any], alpha: float = 0.2
+                  ) -> ComputeProfile:
+        """From a start-up measurement: stages by name, batch sizes as strings or ints."""
+        try:
+            stage_s = {
+                (Tier(tier), graph.index(name), Precision(precision)): float(seconds)
+                for tier, rows in doc.get("stages", {}).items()
+                for precision, row in rows.items()
+                for name, seconds in row.items()
+            }
+            decode_s = {
+                Tier(tier): {int(batch): float(s) for batch, s in table.items()}
+                for tier, table in doc.get("decode", {}).items()
+            }
+        except (AttributeError, TypeError, ValueError) as exc:
+            raise ValueError(f"malformed compute profile: {exc}") from exc
+        return cls(graph, stage_s, decode_s, alpha)
+
+    def to_dict(self) -> dict[str, Any]:
+        names = [s.name for s in self.graph.stages]
+        stages: dict[str, dict[str, dict[str, float]]] = {}
+        for tier, stage, precision in sorted(self._stages):
+            row = stages.setdefault(tier.value, {}).setdefault(precision.value, {})
+            row[names[stage]] = self._stages[(tier, stage, precision)].value
+        decode = {tier.value: {str(b): table[b].value for b in sorted(table)}
+                  for tier, table in self._decode.items()}
+        return {"stages": stages, "decode": decode}
+
+    def stage_s(self, tier: Tier, stage: int, precision: Precision = Precision.FP32
+                ) -> float | None:
+        """Seconds for one execution of `stage` on `tier`; None when the tier cannot run it."""
+        est = self._stages.get((tier, stage, precision))
+        if est is None and precision is not Precision.FP32:
+            est = self._stages.get((tier, stage, Precision.FP32))
+        return None if est is None else est.value
+
+    def prefill_s(self, tier: Tier) -> float | None:
+        return self.stage_s(tier, self.graph.prefill)
+
+    def decode_s(self, tier: Tier, batch: int) -> float | None:
+        """Seconds per generated token when `tier`'s LM decodes a batch of `batch` requests."""
+        table = self._decode.get(tier)
+        if not table:
+            return None
+        sizes = sorted(table)
+        if batch <= sizes[0]:
+            return table[sizes[0]].value
+        for lo, hi in zip(sizes, sizes[1:], strict=False):
+            if batch <= hi:
+                t = (batch - lo) / (hi - lo)
+                return table[lo].value + t * (table[hi].value - table[lo].value)
+        last = table[sizes[-1]].value
+        if len(sizes) == 1:
+            return last
+        slope = (last - table[sizes[-2]].value) / (sizes[-1] - sizes[-2])
+        return last + max(0.0, slope) * (batch - sizes[-1])
+
+    def observe(self, tier: Tier, stage: int, precision: Precision, seconds: float) -> None:
+        """One measured execution of `stage` on `tier` at `precision`."""
+        if not 0 <= stage < self.graph.n_stages:
+            raise ValueError(f"stage={stage}; the graph has stages 0..{self.graph.n_stages - 1}")
+        if precision is Precision.INT8 and tier is not Tier.EDGE:
+            raise ValueError(f"precision int8 on tier {tier}; int8 vision runs only on the edge")
+        est = self._stages.get((tier, stage, precision))
+        if est is None:
+            self._stages[(tier, stage, precision)] = Ewma(seconds, self.alpha)
+        else:
+            est.update(seconds)
+        self.version += 1
+
+    def observe_decode(self, tier: Tier, batch: int, per_token_s: float) -> None:
+        """Measured seconds per token while `tier` decoded a batch of `batch` requests."""
+        if batch < 1:
+            raise ValueError(f"batch={batch}; expected >= 1")
+        table = self._decode.setdefault(tier, {})
+        if batch in table:
+            table[batch].update(per_token_s)
+        else:
+            table[batch] = Ewma(per_token_s, self.alpha)
+        self.version += 1

@@ -1,0 +1,44 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from splitvlm.data.questions import QTYPES, sample_qa
+from splitvlm.plan.accuracy import AccuracyTable
+from splitvlm.plan.plan import Precision, Tier
+from splitvlm.plan.qtype import ANSWER_TOKENS, UNKNOWN, classify
+
+
+def test_classifier_labels_every_question_type_of_generated_questions() -> None:
+    rng = np.random.default_rng(0)
+    for qtype in QTYPES:
+        for _ in range(25):
+            _, qa = sample_qa(qtype, rng)
+            assert classify(qa.question) == qtype, qa.question
+
+
+def test_classifier_unknown_and_normalisation() -> None:
+    assert classify("What  COLOR is the circle ?") == "color"
+    assert classify("what is the answer ?") == UNKNOWN
+    assert classify("") == UNKNOWN
+    assert set(ANSWER_TOKENS) == {*QTYPES, UNKNOWN}
+    assert ANSWER_TOKENS["caption"] > ANSWER_TOKENS["color"]
+
+
+def test_table_lookups_and_fallbacks() -> None:
+    table = AccuracyTable.from_dict({
+        "cloud": {"fp32": {"color": 0.99, "relate": 0.9}, "int8": {"color": 0.95}},
+        "edge": {"fp32": {"color": 0.8, "relate": 0.4}},
+    })
+    assert table.expected(Tier.CLOUD, "color", Precision.INT8) == 0.95
+    assert table.expected(Tier.EDGE, "relate", Precision.INT8) == 0.4  # no int8 row: fp32
+    assert table.expected(Tier.CLOUD, UNKNOWN) == pytest.approx(0.945)  # the row's mean
+    assert table.expected(Tier.CLOUD, "count") == pytest.approx(0.945)  # missing type: mean
+    assert table.expected(Tier.CLOUD, "not a type") == pytest.approx(0.945)
+    assert table.expected(Tier.FOG, "color") == 0.0  # unmeasured tier
+    assert AccuracyTable.from_dict(table.to_dict()).to_dict() == table.to_dict()
+    assert AccuracyTable.uniform({Tier.FOG: 0.7}).expected(Tier.FOG, "where") == 0.7
+    with pytest.raises(ValueError, match=r"accuracy\[edge\]\[fp32\]\[color\]=1.5"):
+        AccuracyTable.from_dict({"edge": {"fp32": {"color": 1.5}}})
+    with pytest.raises(ValueError, match="malformed"):
+        AccuracyTable.from_dict({"mars": {"fp32": {"color": 0.5}}})
