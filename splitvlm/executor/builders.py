@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -48,6 +49,27 @@ def edge_compute(checkpoints: Path, threads: int) -> TierCompute:
         lambda visual, prompts, max_new: lm.generate(visual, prompts, tok.pad_id, tok.eos_id,
                                                      max_new))
     return TierCompute(graph, version, dict(runners), generator, "edge")
+
+
+def engine_compute(checkpoints: Path, lm_tier: str, threads: int, max_batch: int,
+                   max_waiting: int) -> tuple[TierCompute, Callable[[], None]]:
+    """fp32 torch vision and the tier's LM under continuous batching (started); returns the
+    compute and the function that stops the engine."""
+    from splitvlm.engine import EngineConfig, EngineGenerator, engine_for_tier
+
+    engine = engine_for_tier(lm_tier, EngineConfig(max_batch=max_batch, max_waiting=max_waiting,
+                                                   kv_budget_tokens=max_batch * 64),
+                             directory=checkpoints)
+    compute = torch_compute(checkpoints, None, threads, EngineGenerator(engine))
+    compute.lm_name = lm_tier
+
+    def stats() -> dict[str, float]:
+        s = engine.stats()
+        return {"queued": s.waiting, "batch_mean": s.batch_mean, "running": s.running}
+
+    compute.stats = stats
+    engine.start()
+    return compute, engine.stop
 
 
 def torch_compute(checkpoints: Path, lm_tier: str | None, threads: int,

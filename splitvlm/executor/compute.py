@@ -52,3 +52,4 @@ class TierCompute:
     runners: dict[Precision, VisualRunner] = field(default_factory=dict)
     lm: TokenGenerator | None = None
     lm_name: str = ""  # which LM of the family this tier runs (edge | fog | cloud)
+    stats: Callable[[], dict[str, float]] | None = None  # the LM engine's load, for status

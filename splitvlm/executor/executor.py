@@ -210,6 +210,8 @@ class Executor:
     def status(self) -> dict[str, float | str]:
         out: dict[str, float | str] = {"tier": self.tier.value, "active": self.active,
                                        "visual_version": self.compute.visual_version}
+        if self.compute.stats is not None:
+            out |= self.compute.stats()
         if self.cache is not None:
             stats = self.cache.stats()
             out |= {"cache_entries": stats.entries, "cache_bytes": stats.bytes,

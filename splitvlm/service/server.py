@@ -13,7 +13,7 @@ import asyncio
 import signal
 import sys
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
@@ -33,12 +33,15 @@ class Running:
     port: int
     health: health.aio.HealthServicer
     channels: list[grpc.aio.Channel]
+    on_stop: list[Callable[[], None]] = field(default_factory=list)  # e.g. stop the LM engine
 
     async def stop(self, grace_s: float) -> None:
         await self.health.enter_graceful_shutdown()
         await self.server.stop(grace_s)
         for channel in self.channels:
             await channel.close()
+        for callback in self.on_stop:
+            callback()
 
 
 def next_hop_channel(config: ServiceConfig) -> grpc.aio.Channel | None:
