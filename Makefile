@@ -35,7 +35,7 @@ typecheck: install
 test: lint typecheck
 	$(BIN)/pytest -q
 
-protos: install
+protos: $(STAMP)
 	$(BIN)/python -m grpc_tools.protoc -Iprotos --python_out=. --grpc_python_out=. --pyi_out=. \
 		$$(find protos -name '*.proto')
 

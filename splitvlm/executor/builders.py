@@ -27,6 +27,8 @@ def visual_meta(checkpoints: Path) -> tuple[StageGraph, str]:
 class OrtPrefixRunner:
     """An OrtVisual as a VisualRunner: it runs prefixes, so it starts at the pixels (cut 1)."""
 
+    prefix_only = True
+
     def __init__(self, visual: object) -> None:
         self.visual = visual
 

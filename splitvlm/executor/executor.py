@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -31,7 +31,7 @@ from splitvlm.executor.messages import (
     StageTiming,
     TokenEvent,
 )
-from splitvlm.plan.plan import TIERS, Encoding, Plan, Step, Tier
+from splitvlm.plan.plan import TIERS, Encoding, Step, Tier
 from splitvlm.wire import decode, encode
 
 CACHE_ENCODING = Encoding.FP16  # visual tokens are cached in this wire encoding
@@ -56,6 +56,7 @@ class Executor:
         self.graph = compute.graph
         self.tokenizer = Tokenizer()
         self.active = 0
+        self.profile: dict[str, Any] = {}  # measured at start-up (measure.measure_tier)
 
     async def execute(self, request: Request) -> AsyncIterator[Event]:
         """Run a request; yields TokenEvents, then exactly one ResultEvent (or a CacheMiss)."""
@@ -63,8 +64,9 @@ class Executor:
         self.active += 1
         try:
             step = request.plan.step_for(self.tier)
-            if step is None:
-                async for event in self._forward(request, request.payload, [], 0.0):
+            if step is None:  # a relay: pass the payload on (and keep visual tokens we see)
+                cached = self._remember_payload(request)
+                async for event in self._forward(request, request.payload, [], 0.0, cached):
                     yield event
                 return
             async for event in self._run_step(request, step):
@@ -75,21 +77,30 @@ class Executor:
     async def _run_step(self, request: Request, step: Step) -> AsyncIterator[Event]:
         started = time.perf_counter()
         timings: list[StageTiming] = []
+        handoff = request.plan.steps.index(step)
+        lm_here = step.stop == self.graph.n_stages
+        outgoing = None if lm_here else request.plan.encodings[handoff]
+        if outgoing is Encoding.CACHE_REF:  # the receiver holds our output: compute nothing
+            if not request.image_key:
+                raise BadRequest("a cache_ref hand-off needs the image's key")
+            payload = Payload(step.stop, outgoing, cache_key=request.image_key)
+            async for event in self._forward(request, payload, timings, 0.0, False):
+                yield event
+            return
         value = self._materialise(request, step)
         if isinstance(value, CacheMissEvent):
             yield value
             return
-        value = await self._run_visual(step, value, timings)
-        self._remember(request, step.stop, value)
-        lm_here = step.stop == self.graph.n_stages
+        value = await self._run_visual(step, value, timings, request.pixels)
+        cached = self._remember(request, step.stop, value)
         if lm_here:
-            async for event in self._generate(request, value, timings, started):
+            async for event in self._generate(request, value, timings, started, cached):
                 yield event
             return
-        handoff = request.plan.steps.index(step)
-        payload = self._encode(step.stop, request.plan.encodings[handoff], value, request)
+        assert outgoing is not None
+        payload = self._encode(step.stop, outgoing, value, request)
         busy = time.perf_counter() - started
-        async for event in self._forward(request, payload, timings, busy):
+        async for event in self._forward(request, payload, timings, busy, cached):
             yield event
 
     def _materialise(self, request: Request, step: Step) -> np.ndarray | bytes | CacheMissEvent:
@@ -131,10 +142,13 @@ class Executor:
         return decode(hit, (1, *self.graph.boundary(self.graph.prefill).shape))
 
     async def _run_visual(
-        self, step: Step, value: np.ndarray | bytes, timings: list[StageTiming]
+        self, step: Step, value: np.ndarray | bytes, timings: list[StageTiming],
+        pixels: np.ndarray | None = None,
     ) -> np.ndarray | bytes:
         start, stop = step.start, min(step.stop, self.graph.prefill)
-        if start == 0 and stop > 0:
+        if start == 0 and stop > 0 and pixels is not None:  # the edge preprocessed already
+            value, start = pixels, 1
+        elif start == 0 and stop > 0:
             t0 = time.perf_counter()
             assert isinstance(value, bytes)
             value = preprocess(value, self.graph.image_size)[None]  # (1, S, S, 3) uint8
@@ -152,14 +166,24 @@ class Executor:
                                        time.perf_counter() - t0))
         return value
 
-    def _remember(self, request: Request, cut: int, value: np.ndarray | bytes) -> None:
-        """The fog keeps the visual tokens it sees, keyed by image, for later turns."""
+    def _remember(self, request: Request, cut: int, value: np.ndarray | bytes) -> bool:
+        """The fog keeps the visual tokens it computes or decodes, keyed by image."""
         if self.cache is None or not request.image_key or cut < self.graph.prefill:
-            return
-        assert isinstance(value, np.ndarray)
+            return False
         if request.payload.encoding is Encoding.CACHE_REF:
-            return
-        self.cache.put(request.image_key, encode(value.astype(np.float32), CACHE_ENCODING))
+            return False  # they came from the cache
+        assert isinstance(value, np.ndarray)
+        return self.cache.put(request.image_key, encode(value.astype(np.float32),
+                                                        CACHE_ENCODING))
+
+    def _remember_payload(self, request: Request) -> bool:
+        """A relay keeps visual tokens passing through, in the encoding they arrived in."""
+        payload = request.payload
+        if (self.cache is None or not request.image_key or payload.tensor is None
+                or payload.cut != self.graph.prefill):
+            return False
+        decode(payload.tensor, (1, *self.graph.boundary(payload.cut).shape))  # valid first
+        return self.cache.put(request.image_key, payload.tensor)
 
     def _encode(self, cut: int, encoding: Encoding, value: np.ndarray | bytes, request: Request
                 ) -> Payload:
@@ -175,29 +199,33 @@ class Executor:
 
     async def _generate(
         self, request: Request, visual: np.ndarray | bytes, timings: list[StageTiming],
-        started: float,
+        started: float, cached: bool,
     ) -> AsyncIterator[Event]:
         assert isinstance(visual, np.ndarray)
         if self.compute.lm is None:
             raise BadRequest(f"the {self.tier} tier runs no language model")
         prompt = self.tokenizer.encode(request.question) + [self.tokenizer.ans_id]
         t0 = time.perf_counter()
+        n = 0
         async for token in self.compute.lm.stream(visual, prompt, request.max_new_tokens,
                                                   request.deadline):
+            n += 1
             if token == self.tokenizer.eos_id:
                 break
             yield TokenEvent(token, self.tokenizer.words[token])
         timings.append(StageTiming(self.tier, "prefill..decode", time.perf_counter() - t0))
-        yield ResultEvent(timings, [], time.perf_counter() - started, self.status())
+        yield ResultEvent(timings, [], time.perf_counter() - started, self.status(),
+                          self.tier.value if cached else "", n)
 
     async def _forward(
-        self, request: Request, payload: Payload, timings: list[StageTiming], busy: float
+        self, request: Request, payload: Payload, timings: list[StageTiming], busy: float,
+        cached: bool,
     ) -> AsyncIterator[Event]:
         if self.forwarder is None:
             raise BadRequest(f"the plan continues past the {self.tier} tier, which has no "
                              "next hop configured")
         onward = Request(request.plan, request.question, payload, request.max_new_tokens,
-                         request.image_key, request.deadline)
+                         request.image_key, request.deadline)  # pixels stay here
         t0 = time.perf_counter()
         async for event in self.forwarder.execute(onward):
             if isinstance(event, ResultEvent):
@@ -205,6 +233,8 @@ class Executor:
                 event.links.insert(0, LinkTransfer(link_name(self.tier), payload.nbytes, network))
                 event.timings[:0] = timings
                 event.busy_s += busy
+                if cached:
+                    event.cached_at = self.tier.value
             yield event
 
     def status(self) -> dict[str, float | str]:
@@ -218,8 +248,3 @@ class Executor:
                     "cache_hit_ratio": stats.hit_ratio}
         return out
 
-
-def first_payload(plan: Plan, image: bytes) -> Payload:
-    """What enters the edge: the image itself, at cut 0."""
-    del plan
-    return Payload(0, Encoding.IMAGE, image=image)

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from splitvlm.plan.plan import Encoding, Plan
 from splitvlm.wire import WireTensor
 
@@ -36,6 +38,7 @@ class Request:
     max_new_tokens: int = 24
     image_key: str = ""  # feature-cache key of the image, when the edge knows it
     deadline: float | None = None  # time.monotonic() by which the answer must be complete
+    pixels: np.ndarray | None = field(default=None, compare=False)  # edge: preprocessed already
 
 
 @dataclass(frozen=True)
@@ -64,6 +67,8 @@ class ResultEvent:
     links: list[LinkTransfer] = field(default_factory=list)
     busy_s: float = 0.0  # own time of the answering tier and every tier downstream of it
     status: dict[str, float | str] = field(default_factory=dict)  # the LM tier's load
+    cached_at: str = ""  # the tier that now caches this image's visual tokens
+    tokens: int = 0  # answer tokens the LM produced
 
 
 @dataclass(frozen=True)

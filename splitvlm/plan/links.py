@@ -73,6 +73,14 @@ class LinkEstimator:
             self._update_bandwidth(8.0 * large_bytes / serialisation_s)
         self.reachable = True
 
+    def reported(self, bandwidth_bps: float, rtt_s: float) -> None:
+        """An estimate measured elsewhere (e.g. the fog's probe of its link to the cloud)."""
+        if not (bandwidth_bps > 0 and math.isfinite(bandwidth_bps) and rtt_s >= 0):
+            raise ValueError(f"reported link {bandwidth_bps!r} bit/s, rtt {rtt_s!r} s")
+        self._update_rtt(rtt_s)
+        self._update_bandwidth(bandwidth_bps)
+        self.reachable = True
+
     def observe_transfer(self, payload_bytes: int, seconds: float) -> None:
         """A real transfer: `payload_bytes` acknowledged `seconds` after its first byte left."""
         if payload_bytes < 0 or not (math.isfinite(seconds) and seconds >= 0):

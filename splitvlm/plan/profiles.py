@@ -64,6 +64,21 @@ class ComputeProfile:
             raise ValueError(f"malformed compute profile: {exc}") from exc
         return cls(graph, stage_s, decode_s, alpha)
 
+    def seed(self, doc: Mapping[str, Any]) -> list[Tier]:
+        """Take the entries of `doc` (from_dict format) for tiers this profile has never
+        measured (e.g. a tier's start-up report); returns those tiers."""
+        known = {tier for tier, _, _ in self._stages}
+        other = ComputeProfile.from_dict(self.graph, doc, self.alpha)
+        new = sorted({tier for tier, _, _ in other._stages} - known, key=lambda t: t.order)
+        for (tier, stage, precision), est in other._stages.items():
+            if tier in new:
+                self.observe(tier, stage, precision, est.value)
+        for tier, table in other._decode.items():
+            if tier in new:
+                for batch, est in table.items():
+                    self.observe_decode(tier, batch, est.value)
+        return new
+
     def to_dict(self) -> dict[str, Any]:
         names = [s.name for s in self.graph.stages]
         stages: dict[str, dict[str, dict[str, float]]] = {}

@@ -97,6 +97,8 @@ def event_to_pb(event: Event) -> tier_pb2.ExecuteEvent:
                for li in event.links],
         busy_s=event.busy_s,
         status=status_to_pb(event.status),
+        feature_cached_at=event.cached_at,
+        tokens=event.tokens,
     ))
 
 
@@ -110,7 +112,7 @@ def event_from_pb(msg: tier_pb2.ExecuteEvent) -> Event:
     return ResultEvent(
         [StageTiming(t.tier, t.stage, t.seconds) for t in r.timings],
         [LinkTransfer(li.link, li.bytes, li.seconds) for li in r.links],
-        r.busy_s, status_from_pb(r.status),
+        r.busy_s, status_from_pb(r.status), r.feature_cached_at, r.tokens,
     )
 
 
@@ -123,6 +125,6 @@ def status_to_pb(status: dict[str, float | str]) -> tier_pb2.TierStatus:
 def status_from_pb(msg: tier_pb2.TierStatus) -> dict[str, float | str]:
     out: dict[str, float | str] = {}
     for field, value in msg.ListFields():
-        if field.name != "cached_keys":
+        if isinstance(value, str | int | float):  # scalars; not downstream or key lists
             out[field.name] = value
     return out

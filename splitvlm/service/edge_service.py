@@ -1,36 +1,68 @@
-"""The client-facing `Edge` service: Ask = choose a plan, run it from the edge, stream events."""
+"""The client-facing `Edge` service: Ask = prepare the image, choose a plan, run it, stream.
+
+    image bytes ─ preprocess (once) ─▶ pixels, feature key ─▶ L1 ─▶ plan (named or planner)
+      ─▶ executor (edge step, forward, relay tokens) ─▶ answer with timings, bytes, prediction
+A cache reference the fog no longer holds comes back as a cache miss: the edge forgets it and
+runs the same placement again sending the tensor, before any token has streamed.
+"""
 
 from __future__ import annotations
 
+import math
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
+from typing import Protocol
 
 import grpc
+import numpy as np
 
+from splitvlm.data.camera import encode_image, preprocess
 from splitvlm.data.tokenizer import Tokenizer
 from splitvlm.errors import BadRequest
-from splitvlm.executor import Executor, Payload, Request, ResultEvent, TokenEvent
+from splitvlm.executor import (
+    CacheMissEvent,
+    Executor,
+    Payload,
+    Request,
+    ResultEvent,
+    StageTiming,
+    TokenEvent,
+)
 from splitvlm.plan.plan import Encoding, Plan
 from splitvlm.service.convert import plan_to_pb
 from splitvlm.service.errors import status_for
 from splitvlm.service.tier_service import deadline_from
 from splitvlm.v1 import edge_pb2, edge_pb2_grpc, tier_pb2, wire_pb2
+from splitvlm.wire import feature_key
 
 MAX_QUESTION_CHARS = 1000
 MAX_NEW_TOKENS = 64
 
-# (request) -> (plan, explanation): named plans or the planner
-ChoosePlan = Callable[[edge_pb2.AskRequest], tuple[Plan, str]]
+
+class EdgeBrain(Protocol):
+    """What the edge tier decides: plans (named or planned), its L1, learning from answers."""
+
+    def choose(self, name: str, question: str, policy: list[str], preset: str,
+               image_bytes: int, png_bytes: int, deadline_s: float, cache_hit: bool
+               ) -> tuple[Plan, str]: ...
+
+    def record(self, plan: Plan, result: ResultEvent, latency_s: float) -> None: ...
 
 
 class EdgeServicer(edge_pb2_grpc.EdgeServicer):
-    def __init__(self, executor: Executor, choose: ChoosePlan, max_image_bytes: int) -> None:
-        self.executor, self.choose, self.max_image_bytes = executor, choose, max_image_bytes
+    def __init__(self, executor: Executor, brain: EdgeBrain, l1: object,
+                 max_image_bytes: int) -> None:
+        from edge.l1 import EdgeL1
+
+        assert isinstance(l1, EdgeL1)
+        self.executor, self.brain, self.l1 = executor, brain, l1
+        self.max_image_bytes = max_image_bytes
         self.tokenizer = Tokenizer()
+        self.size = executor.graph.image_size
 
     def validate(self, request: edge_pb2.AskRequest) -> None:
-        if not request.image:
-            raise BadRequest("image is empty; send JPEG or PNG bytes")
+        if not request.image and not request.image_key:
+            raise BadRequest("image is empty; send JPEG or PNG bytes (or an earlier image_key)")
         if len(request.image) > self.max_image_bytes:
             raise BadRequest(f"image is {len(request.image)} bytes, over the limit of "
                              f"{self.max_image_bytes}; downscale it or raise max_payload_bytes")
@@ -43,6 +75,20 @@ class EdgeServicer(edge_pb2_grpc.EdgeServicer):
         if not 0 <= request.max_new_tokens <= MAX_NEW_TOKENS:
             raise BadRequest(f"max_new_tokens={request.max_new_tokens}; allowed 0.."
                              f"{MAX_NEW_TOKENS} (0 = default)")
+
+    def prepare(self, request: edge_pb2.AskRequest) -> tuple[bytes, np.ndarray, str, float]:
+        """(image bytes to send, pixels at model resolution, feature key, preprocess s)."""
+        t0 = time.perf_counter()
+        if request.image:
+            pixels = preprocess(request.image, self.size)  # (S, S, 3) uint8
+            key = feature_key(pixels, self.executor.compute.visual_version)
+            self.l1.remember(key, pixels)
+            return request.image, pixels, key, time.perf_counter() - t0
+        held = self.l1.pixels(request.image_key)
+        if held is None:
+            raise BadRequest(f"image_key {request.image_key[:12]}… is not held by this edge "
+                             "(evicted or never sent); send the image again")
+        return encode_image(held, "PNG"), held, request.image_key, 0.0
 
     async def Ask(  # noqa: N802 - gRPC method name
         self, request: edge_pb2.AskRequest, context: grpc.aio.ServicerContext
@@ -60,20 +106,45 @@ class EdgeServicer(edge_pb2_grpc.EdgeServicer):
                    ) -> AsyncIterator[edge_pb2.AskEvent]:
         started = time.perf_counter()
         self.validate(request)
-        plan, explanation = self.choose(request)
+        image, pixels, key, preprocess_s = self.prepare(request)
+        hit = not request.no_cache and self.l1.at_fog(key)
+        budget_s = math.inf if deadline is None else max(deadline - time.monotonic(), 1e-3)
+        plan, explanation = self.brain.choose(
+            request.plan, request.question, list(request.policy), request.preset, len(image),
+            len(encode_image(pixels, "PNG")), budget_s, hit)
         yield edge_pb2.AskEvent(plan=plan_to_pb(plan))
         words: list[str] = []
-        run = Request(plan, request.question, Payload(0, Encoding.IMAGE, image=request.image),
-                      request.max_new_tokens or 24, "", deadline)
-        async for event in self.executor.execute(run):
-            if isinstance(event, TokenEvent):
-                words.append(event.text)
-                yield edge_pb2.AskEvent(token=tier_pb2.Token(id=event.id, text=event.text))
-            elif isinstance(event, ResultEvent):
-                yield edge_pb2.AskEvent(answer=edge_pb2.Answer(
-                    text=" ".join(words), plan=plan_to_pb(plan),
-                    timings=[wire_pb2.StageTiming(tier=t.tier, stage=t.stage, seconds=t.seconds)
-                             for t in event.timings],
-                    links=[wire_pb2.LinkTransfer(link=li.link, bytes=li.bytes,
-                                                 seconds=li.seconds) for li in event.links],
-                    latency_s=time.perf_counter() - started, explanation=explanation))
+        result: ResultEvent | None = None
+        for _attempt in range(2):
+            run = Request(plan, request.question, Payload(0, Encoding.IMAGE, image=image),
+                          request.max_new_tokens or 24, key, deadline, pixels[None])
+            miss = False
+            async for event in self.executor.execute(run):
+                if isinstance(event, TokenEvent):
+                    words.append(event.text)
+                    yield edge_pb2.AskEvent(token=tier_pb2.Token(id=event.id, text=event.text))
+                elif isinstance(event, CacheMissEvent):
+                    miss = True
+                else:
+                    result = event
+            if not miss:
+                break
+            from edge.planning import without_cache_ref
+
+            self.l1.mark_at_fog(key, False)  # the fog evicted it: send the tensor this time
+            plan = without_cache_ref(plan)
+            explanation += "\n  cache miss at the fog: re-sent the visual tokens"
+        if result is None:
+            raise BadRequest("the plan finished without an answer (cache miss twice)")
+        if result.cached_at == "fog":
+            self.l1.mark_at_fog(key)
+        latency_s = time.perf_counter() - started
+        result.timings.insert(0, StageTiming("edge", "preprocess", preprocess_s))
+        self.brain.record(plan, result, latency_s)
+        yield edge_pb2.AskEvent(answer=edge_pb2.Answer(
+            text=" ".join(words), plan=plan_to_pb(plan),
+            timings=[wire_pb2.StageTiming(tier=t.tier, stage=t.stage, seconds=t.seconds)
+                     for t in result.timings],
+            links=[wire_pb2.LinkTransfer(link=li.link, bytes=li.bytes, seconds=li.seconds)
+                   for li in result.links],
+            latency_s=latency_s, image_key=key, explanation=explanation))

@@ -21,6 +21,7 @@ from grpc_reflection.v1alpha import reflection
 
 from splitvlm.config import ServiceConfig
 from splitvlm.executor import Executor
+from splitvlm.executor.measure import measure_tier
 from splitvlm.service.tier_service import GrpcForwarder, TierServicer
 from splitvlm.v1 import edge_pb2, edge_pb2_grpc, tier_pb2, tier_pb2_grpc
 
@@ -64,11 +65,15 @@ async def create_server(
     edge_servicer: edge_pb2_grpc.EdgeServicer | None = None,
     channels: list[grpc.aio.Channel] | None = None,
 ) -> Running:
-    """A bound, started server with Tier (+ Edge), health and reflection."""
+    """A bound, started server with Tier (+ Edge), health and reflection. Measures the tier's
+    compute first (a short warm run) unless the executor already has a profile."""
+    if not executor.profile:
+        executor.profile = await measure_tier(executor.tier, executor.compute)
     server = grpc.aio.server(maximum_concurrent_rpcs=config.max_concurrent_rpcs,
                              options=channel_options(config))
+    next_hop = executor.forwarder if isinstance(executor.forwarder, GrpcForwarder) else None
     tier_pb2_grpc.add_TierServicer_to_server(
-        TierServicer(executor, config.max_payload_bytes), server)
+        TierServicer(executor, config.max_payload_bytes, next_hop), server)
     names = [tier_pb2.DESCRIPTOR.services_by_name["Tier"].full_name]
     if edge_servicer is not None:
         edge_pb2_grpc.add_EdgeServicer_to_server(edge_servicer, server)

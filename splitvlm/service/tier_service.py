@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import json
+import math
 import time
 from collections.abc import AsyncIterator
+from typing import Any
 
 import grpc
+from google.protobuf.message import DecodeError
 
 from splitvlm.errors import BadRequest
 from splitvlm.executor import Event, Executor, Request
@@ -23,6 +27,11 @@ from splitvlm.v1 import tier_pb2, tier_pb2_grpc, wire_pb2
 from splitvlm.wire import Reassembler, split
 
 MAX_PROBE_BYTES = 8 << 20
+STATUS_MAX_AGE_S = 1.0  # how stale a relayed downstream status may be
+PROBE_MAX_AGE_S = 10.0  # active link probes at most this often (passive measurement between)
+PROBE_SMALL_BYTES = 16 << 10
+PROBE_LARGE_BYTES = 256 << 10
+PROBE_TIMEOUT_S = 5.0
 
 
 def deadline_from(context: grpc.aio.ServicerContext) -> float | None:
@@ -49,14 +58,31 @@ async def read_request(
     plan = plan_from_pb(header.plan)
     if not header.question.strip():
         raise BadRequest("question is empty; ask something about the image")
-    payload = payload_from_pb(wire_pb2.Payload.FromString(reassembler.result()))
+    body = reassembler.result()
+    try:
+        message = wire_pb2.Payload.FromString(body)
+    except DecodeError as exc:  # not a ValueError: would surface as UNKNOWN
+        raise BadRequest(f"cannot parse the payload ({len(body)} bytes) as a "
+                         f"splitvlm.v1.Payload: {exc}") from exc
+    payload = payload_from_pb(message)
     return Request(plan, header.question, payload, header.max_new_tokens or 24, header.image_key,
                    deadline)
 
 
+def merge_profiles(*docs: dict[str, Any]) -> dict[str, Any]:
+    """Union of per-tier profile documents ({"stages": {tier: ...}, "decode": {tier: ...}})."""
+    out: dict[str, Any] = {"stages": {}, "decode": {}}
+    for doc in docs:
+        for key in out:
+            out[key].update(doc.get(key, {}))
+    return out
+
+
 class TierServicer(tier_pb2_grpc.TierServicer):
-    def __init__(self, executor: Executor, max_payload_bytes: int) -> None:
+    def __init__(self, executor: Executor, max_payload_bytes: int,
+                 next_hop: GrpcForwarder | None = None) -> None:
         self.executor, self.max_payload_bytes = executor, max_payload_bytes
+        self.next_hop = next_hop
 
     async def Execute(  # noqa: N802 - gRPC method name
         self, request_iterator: AsyncIterator[tier_pb2.ExecuteChunk],
@@ -84,14 +110,65 @@ class TierServicer(tier_pb2_grpc.TierServicer):
     async def Status(  # noqa: N802
         self, request: tier_pb2.StatusRequest, context: grpc.aio.ServicerContext
     ) -> tier_pb2.TierStatus:
-        return status_to_pb(self.executor.status())
+        msg = status_to_pb(self.executor.status())
+        profile = self.executor.profile
+        if self.next_hop is not None:
+            downstream = await self.next_hop.status()
+            if downstream is not None:
+                msg.downstream.CopyFrom(downstream)
+                profile = merge_profiles(profile, json.loads(downstream.profile_json or "{}"))
+            link = await self.next_hop.link()
+            if link is not None:
+                msg.next_bandwidth_bps, msg.next_rtt_s = link
+        msg.profile_json = json.dumps(profile)
+        return msg
 
 
 class GrpcForwarder:
-    """Forwards a Request to the next tier's Execute and yields its events."""
+    """The next tier: forwards Requests to its Execute, and asks its status and link speed."""
 
     def __init__(self, channel: grpc.aio.Channel) -> None:
         self.stub = tier_pb2_grpc.TierStub(channel)
+        self._status: tuple[float, tier_pb2.TierStatus | None] = (-math.inf, None)
+        self._link: tuple[float, tuple[float, float] | None] = (-math.inf, None)
+
+    async def status(self, max_age_s: float = STATUS_MAX_AGE_S) -> tier_pb2.TierStatus | None:
+        """The next tier's status (cached); None while it cannot be reached."""
+        when, last = self._status
+        if time.monotonic() - when > max_age_s:
+            try:
+                last = await self.stub.Status(tier_pb2.StatusRequest(), timeout=PROBE_TIMEOUT_S)
+            except grpc.RpcError:
+                last = None
+            self._status = (time.monotonic(), last)
+        return last
+
+    async def link(self, max_age_s: float = PROBE_MAX_AGE_S) -> tuple[float, float] | None:
+        """(bandwidth_bps, rtt_s) to the next tier from an echo probe (cached)."""
+        when, last = self._link
+        if time.monotonic() - when > max_age_s:
+            last = await self.probe()
+            self._link = (time.monotonic(), last)
+        return last
+
+    async def probe(self) -> tuple[float, float] | None:
+        """A tiny echo for the RTT, then a larger upload for the bandwidth."""
+        try:
+            rtt = await self._echo(0)
+            size = PROBE_SMALL_BYTES
+            seconds = await self._echo(size)
+            if seconds < 10 * rtt + 0.01:  # a fast link: a larger probe measures it better
+                size = PROBE_LARGE_BYTES
+                seconds = await self._echo(size)
+        except grpc.RpcError:
+            return None
+        return 8.0 * size / max(seconds - rtt, 1e-6), rtt
+
+    async def _echo(self, payload_bytes: int) -> float:
+        t0 = time.perf_counter()
+        await self.stub.Probe(tier_pb2.ProbeRequest(payload=bytes(payload_bytes)),
+                              timeout=PROBE_TIMEOUT_S)
+        return time.perf_counter() - t0
 
     async def execute(self, request: Request) -> AsyncIterator[Event]:
         payload = payload_to_pb(request.payload).SerializeToString()

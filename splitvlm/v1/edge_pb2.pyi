@@ -9,7 +9,7 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class AskRequest(_message.Message):
-    __slots__ = ("image", "question", "plan", "policy", "preset", "max_new_tokens", "image_key")
+    __slots__ = ("image", "question", "plan", "policy", "preset", "max_new_tokens", "image_key", "no_cache")
     IMAGE_FIELD_NUMBER: _ClassVar[int]
     QUESTION_FIELD_NUMBER: _ClassVar[int]
     PLAN_FIELD_NUMBER: _ClassVar[int]
@@ -17,6 +17,7 @@ class AskRequest(_message.Message):
     PRESET_FIELD_NUMBER: _ClassVar[int]
     MAX_NEW_TOKENS_FIELD_NUMBER: _ClassVar[int]
     IMAGE_KEY_FIELD_NUMBER: _ClassVar[int]
+    NO_CACHE_FIELD_NUMBER: _ClassVar[int]
     image: bytes
     question: str
     plan: str
@@ -24,7 +25,8 @@ class AskRequest(_message.Message):
     preset: str
     max_new_tokens: int
     image_key: str
-    def __init__(self, image: _Optional[bytes] = ..., question: _Optional[str] = ..., plan: _Optional[str] = ..., policy: _Optional[_Iterable[str]] = ..., preset: _Optional[str] = ..., max_new_tokens: _Optional[int] = ..., image_key: _Optional[str] = ...) -> None: ...
+    no_cache: bool
+    def __init__(self, image: _Optional[bytes] = ..., question: _Optional[str] = ..., plan: _Optional[str] = ..., policy: _Optional[_Iterable[str]] = ..., preset: _Optional[str] = ..., max_new_tokens: _Optional[int] = ..., image_key: _Optional[str] = ..., no_cache: _Optional[bool] = ...) -> None: ...
 
 class Answer(_message.Message):
     __slots__ = ("text", "plan", "timings", "links", "latency_s", "image_key", "explanation")

@@ -38,16 +38,20 @@ class Token(_message.Message):
     def __init__(self, id: _Optional[int] = ..., text: _Optional[str] = ...) -> None: ...
 
 class ExecuteResult(_message.Message):
-    __slots__ = ("timings", "links", "busy_s", "status")
+    __slots__ = ("timings", "links", "busy_s", "status", "feature_cached_at", "tokens")
     TIMINGS_FIELD_NUMBER: _ClassVar[int]
     LINKS_FIELD_NUMBER: _ClassVar[int]
     BUSY_S_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
+    FEATURE_CACHED_AT_FIELD_NUMBER: _ClassVar[int]
+    TOKENS_FIELD_NUMBER: _ClassVar[int]
     timings: _containers.RepeatedCompositeFieldContainer[_wire_pb2.StageTiming]
     links: _containers.RepeatedCompositeFieldContainer[_wire_pb2.LinkTransfer]
     busy_s: float
     status: TierStatus
-    def __init__(self, timings: _Optional[_Iterable[_Union[_wire_pb2.StageTiming, _Mapping]]] = ..., links: _Optional[_Iterable[_Union[_wire_pb2.LinkTransfer, _Mapping]]] = ..., busy_s: _Optional[float] = ..., status: _Optional[_Union[TierStatus, _Mapping]] = ...) -> None: ...
+    feature_cached_at: str
+    tokens: int
+    def __init__(self, timings: _Optional[_Iterable[_Union[_wire_pb2.StageTiming, _Mapping]]] = ..., links: _Optional[_Iterable[_Union[_wire_pb2.LinkTransfer, _Mapping]]] = ..., busy_s: _Optional[float] = ..., status: _Optional[_Union[TierStatus, _Mapping]] = ..., feature_cached_at: _Optional[str] = ..., tokens: _Optional[int] = ...) -> None: ...
 
 class CacheMiss(_message.Message):
     __slots__ = ("cache_key",)
@@ -84,7 +88,7 @@ class StatusRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class TierStatus(_message.Message):
-    __slots__ = ("tier", "active", "queued", "batch_mean", "cache_entries", "cache_bytes", "cache_hit_ratio", "visual_version", "cached_keys")
+    __slots__ = ("tier", "active", "queued", "batch_mean", "cache_entries", "cache_bytes", "cache_hit_ratio", "visual_version", "cached_keys", "profile_json", "downstream", "next_bandwidth_bps", "next_rtt_s", "running")
     TIER_FIELD_NUMBER: _ClassVar[int]
     ACTIVE_FIELD_NUMBER: _ClassVar[int]
     QUEUED_FIELD_NUMBER: _ClassVar[int]
@@ -94,6 +98,11 @@ class TierStatus(_message.Message):
     CACHE_HIT_RATIO_FIELD_NUMBER: _ClassVar[int]
     VISUAL_VERSION_FIELD_NUMBER: _ClassVar[int]
     CACHED_KEYS_FIELD_NUMBER: _ClassVar[int]
+    PROFILE_JSON_FIELD_NUMBER: _ClassVar[int]
+    DOWNSTREAM_FIELD_NUMBER: _ClassVar[int]
+    NEXT_BANDWIDTH_BPS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_RTT_S_FIELD_NUMBER: _ClassVar[int]
+    RUNNING_FIELD_NUMBER: _ClassVar[int]
     tier: str
     active: int
     queued: int
@@ -103,4 +112,9 @@ class TierStatus(_message.Message):
     cache_hit_ratio: float
     visual_version: str
     cached_keys: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, tier: _Optional[str] = ..., active: _Optional[int] = ..., queued: _Optional[int] = ..., batch_mean: _Optional[float] = ..., cache_entries: _Optional[int] = ..., cache_bytes: _Optional[int] = ..., cache_hit_ratio: _Optional[float] = ..., visual_version: _Optional[str] = ..., cached_keys: _Optional[_Iterable[str]] = ...) -> None: ...
+    profile_json: str
+    downstream: TierStatus
+    next_bandwidth_bps: float
+    next_rtt_s: float
+    running: int
+    def __init__(self, tier: _Optional[str] = ..., active: _Optional[int] = ..., queued: _Optional[int] = ..., batch_mean: _Optional[float] = ..., cache_entries: _Optional[int] = ..., cache_bytes: _Optional[int] = ..., cache_hit_ratio: _Optional[float] = ..., visual_version: _Optional[str] = ..., cached_keys: _Optional[_Iterable[str]] = ..., profile_json: _Optional[str] = ..., downstream: _Optional[_Union[TierStatus, _Mapping]] = ..., next_bandwidth_bps: _Optional[float] = ..., next_rtt_s: _Optional[float] = ..., running: _Optional[int] = ...) -> None: ...

@@ -1,0 +1,168 @@
+"""The edge's planner: measured profiles, link estimates and load in; a plan per request out.
+
+    planner = await EdgePlanner.create(graph, own_profile, accuracy, next_hop)
+    plan, why = planner.choose(ask_request, key, image_bytes, png_bytes, deadline_s, hit)
+    planner.record(plan, result, latency_s)          # learn from what was measured
+
+Seeded from the edge's own start-up measurement and the fog's Status (which carries the fog's
+and the cloud's profiles and the fog-cloud link); the edge-fog link from an echo probe. Every
+answer updates profiles (EWMA), links (passive) and load; the fog's status and the probe are
+refreshed in the background every REFRESH_S.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+import time
+from pathlib import Path
+from typing import Any
+
+from splitvlm.executor.messages import ResultEvent
+from splitvlm.plan.accuracy import AccuracyTable
+from splitvlm.plan.links import Link, LinkEstimator, LinkSet
+from splitvlm.plan.load import LoadTracker
+from splitvlm.plan.named import named_plan
+from splitvlm.plan.plan import TIERS, Encoding, Plan, Precision, Tier
+from splitvlm.plan.planner import Measurement, Planner, Transfer
+from splitvlm.plan.profiles import ComputeProfile
+from splitvlm.plan.request import PlanRequest, Policy
+from splitvlm.service.tier_service import GrpcForwarder, merge_profiles
+from splitvlm.stages import StageGraph
+
+REFRESH_S = 2.0
+ACCURACY_FILE = "accuracy.json"
+UNKNOWN_LINK = (1e6, 0.05)  # 1 Mbit/s, 50 ms until measured
+ENGINE_SLOTS = 32
+
+
+def load_accuracy(checkpoints: Path) -> AccuracyTable:
+    path = checkpoints / ACCURACY_FILE
+    if not path.exists():  # before `splitvlm eval --table`: every tier alike
+        return AccuracyTable.uniform(dict.fromkeys(TIERS, 1.0))
+    return AccuracyTable.from_dict(json.loads(path.read_text()))
+
+
+def with_cache_ref(plan: Plan, graph: StageGraph) -> Plan:
+    """The same placement, sending only the image's key where the fog receives visual tokens."""
+    encodings = list(plan.encodings)
+    for i, encoding in enumerate(encodings):
+        if (encoding.is_tensor and plan.cut(i) == graph.prefill
+                and plan.steps[i + 1].tier is Tier.FOG):
+            encodings[i] = Encoding.CACHE_REF
+            return Plan(plan.steps, tuple(encodings), plan.name + "+cache", plan.predicted)
+    return plan
+
+
+def without_cache_ref(plan: Plan) -> Plan:
+    encodings = tuple(Encoding.FP16 if e is Encoding.CACHE_REF else e for e in plan.encodings)
+    return Plan(plan.steps, encodings, plan.name.removesuffix("+cache"), plan.predicted)
+
+
+class EdgePlanner:
+    def __init__(self, graph: StageGraph, planner: Planner, next_hop: GrpcForwarder | None,
+                 edge_precision: Precision) -> None:
+        self.graph, self.planner, self.next_hop = graph, planner, next_hop
+        self.edge_precision = edge_precision
+        self._refreshed = -math.inf
+        self._task: asyncio.Task[None] | None = None
+
+    @classmethod
+    async def create(cls, graph: StageGraph, own_profile: dict[str, Any],
+                     accuracy: AccuracyTable, next_hop: GrpcForwarder | None,
+                     edge_precision: Precision) -> EdgePlanner:
+        profile = ComputeProfile.from_dict(graph, own_profile)
+        links = LinkSet(LinkEstimator(Link.EDGE_FOG, *UNKNOWN_LINK),
+                        LinkEstimator(Link.FOG_CLOUD, *UNKNOWN_LINK))
+        load = LoadTracker(slots={Tier.FOG: ENGINE_SLOTS, Tier.CLOUD: ENGINE_SLOTS})
+        planner = Planner(graph, profile, links, load, accuracy)
+        edge = cls(graph, planner, next_hop, edge_precision)
+        await edge.refresh()
+        return edge
+
+    @property
+    def links(self) -> LinkSet:
+        return self.planner.cost.links
+
+    async def refresh(self) -> None:
+        """Fog status (profiles of fog and cloud, their load, the fog-cloud link) and a probe."""
+        self._refreshed = time.monotonic()
+        edge_fog, fog_cloud = self.links[Link.EDGE_FOG], self.links[Link.FOG_CLOUD]
+        status = None if self.next_hop is None else await self.next_hop.status(0.0)
+        if status is None:
+            edge_fog.observe_failure()
+            fog_cloud.observe_failure()
+            return
+        self.planner.cost.profile.seed(merge_profiles(json.loads(status.profile_json or "{}")))
+        self._report_load(Tier.FOG, status)
+        if status.HasField("downstream") and status.downstream.tier:
+            self._report_load(Tier.CLOUD, status.downstream)
+        if status.next_bandwidth_bps > 0:
+            fog_cloud.reported(status.next_bandwidth_bps, status.next_rtt_s)
+        else:
+            fog_cloud.observe_failure()
+        link = await self.next_hop.link(0.0) if self.next_hop is not None else None
+        if link is None:
+            edge_fog.observe_failure()
+        else:
+            edge_fog.reported(*link)
+
+    def _report_load(self, tier: Tier, status: Any) -> None:
+        self.planner.cost.load.report(tier, max(int(status.queued), 0),
+                                      max(int(status.running or status.active), 0))
+
+    def _maybe_refresh(self) -> None:
+        if time.monotonic() - self._refreshed > REFRESH_S and (
+                self._task is None or self._task.done()):
+            self._task = asyncio.get_running_loop().create_task(self.refresh())
+
+    def choose(self, name: str, question: str, policy: list[str], preset: str,
+               image_bytes: int, png_bytes: int, deadline_s: float, cache_hit: bool
+               ) -> tuple[Plan, str]:
+        """The named plan, or (name 'auto') the planner's choice, with its explanation."""
+        self._maybe_refresh()
+        if name and name != "auto":
+            plan = named_plan(name, self.graph, self.edge_precision)
+            plan = with_cache_ref(plan, self.graph) if cache_hit else plan
+            return plan, f"fixed plan {plan.name}: {plan.describe(self.graph)}"
+        request = PlanRequest(question, image_bytes, png_bytes=png_bytes,
+                              deadline_s=deadline_s, policy=frozenset(Policy(p) for p in policy),
+                              preset=preset or None, cache_hit_at_fog=cache_hit)
+        decision = self.planner.plan(request)
+        return decision.plan, decision.explain()
+
+    def record(self, plan: Plan, result: ResultEvent, latency_s: float) -> None:
+        """Learn from a finished request: stage times, transfers, decode speed, load."""
+        stage_s: dict[int, float] = {}
+        for timing in result.timings:
+            stage_s.update(self._spread(Tier(timing.tier), timing.stage, timing.seconds, plan))
+        transfers = tuple(Transfer(Link(li.link), li.bytes, li.seconds) for li in result.links
+                          if li.bytes > 0)
+        prefill = self.graph.prefill
+        decode_s = stage_s.pop(prefill + 1, 0.0)
+        batch = max(int(float(result.status.get("running", 1) or 1)), 1)
+        self.planner.record(plan, Measurement(latency_s, stage_s, transfers,
+                                              max(result.tokens - 1, 0), decode_s, batch))
+        lm = plan.lm_tier
+        if lm is not Tier.EDGE:
+            self.planner.cost.load.report(lm, int(float(result.status.get("queued", 0) or 0)),
+                                          int(float(result.status.get("running", 0) or 0)))
+
+    def _spread(self, tier: Tier, stages: str, seconds: float, plan: Plan) -> dict[int, float]:
+        """A measured stage range -> per-stage seconds, split as the profile predicts."""
+        names = [s.name for s in self.graph.stages]
+        if stages == "prefill..decode":  # prefill as profiled, the rest is decoding
+            prefill_s = min(self.planner.cost.profile.prefill_s(tier) or 0.0, seconds)
+            return {self.graph.prefill: prefill_s,
+                    self.graph.prefill + 1: seconds - prefill_s}
+        first, _, last = stages.partition("..")
+        start, stop = names.index(first), names.index(last or first) + 1
+        step = next(s for s in plan.steps if s.tier is tier)
+        predicted = [self.planner.cost.profile.stage_s(tier, i, step.precision) or 0.0
+                     for i in range(start, stop)]
+        total = sum(predicted)
+        if total <= 0:
+            return {i: seconds / (stop - start) for i in range(start, stop)}
+        return {i: seconds * p / total for i, p in zip(range(start, stop), predicted,
+                                                      strict=True)}

@@ -1,0 +1,228 @@
+"""`splitvlm bench batch`: the cloud's continuous batching vs the same requests one at a time.
+
+    splitvlm bench --json batch -- --requests 64 --clients 16 --checkpoints /tmp/randck
+
+Edge, fog and cloud run in this process (splitvlm.embedded). Every request takes the plan
+edge-vision+cloud-lm: ONNX vision on the edge, fp16 visual tokens relayed by the fog, the
+cloud's large LM under continuous batching. The requests are held-out questions of every type,
+half of them captions (long answers, so decoding dominates), each with its 64x64 image as PNG.
+
+    baseline     one streaming client sends the requests one after another
+    concurrent   `--clients` streaming clients, each with its own channel, work through them
+
+tokens/s = answer tokens / wall seconds of the phase; TTFT = from sending a request to its
+first token event (to its answer when it has no token). `speedup` = concurrent tokens/s over
+baseline tokens/s. The concurrent phase runs first, after warm-up requests that ask for one
+token: the engine's prefill produces that token, so they add no decode step, and the cloud's
+cumulative `batch_mean` (its Status RPC) covers the concurrent phase alone. `stages` breaks
+each request's time down by the tier timings of its answer (mean seconds, and seconds summed
+over the phase per wall second: above 1, more than one core's worth of that stage ran).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import grpc
+import numpy as np
+from tqdm import tqdm
+
+from splitvlm.checkpoints import CHECKPOINT_DIR
+from splitvlm.data.camera import encode_image
+from splitvlm.data.sets import test_set
+from splitvlm.embedded import Cluster, embedded_cluster
+from splitvlm.sdk.client import AsyncClient
+from splitvlm.v1 import tier_pb2, tier_pb2_grpc
+
+PLAN = "edge-vision+cloud-lm"
+DEADLINE_S = 300.0  # per request: generous, the phases queue requests on purpose
+WARMUP = 4  # one-token requests before the measured phases
+
+
+@dataclass(frozen=True)
+class BenchRequest:
+    qtype: str
+    question: str
+    image: bytes  # PNG at model resolution
+
+
+@dataclass(frozen=True)
+class Outcome:
+    tokens: tuple[int, ...]  # answer ids, as streamed (no EOS)
+    ttft_s: float
+    latency_s: float
+    stages: dict[str, float]  # "tier:stage" -> seconds, from the answer's timings
+
+
+def _args(extra: list[str]) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="splitvlm bench batch")
+    p.add_argument("--requests", type=int, default=64, help="requests in each phase")
+    p.add_argument("--clients", type=int, default=16, help="concurrent streaming clients")
+    p.add_argument("--caption-share", type=float, default=0.5,
+                   help="fraction of the requests that are caption questions")
+    p.add_argument("--threads", type=int, default=1, help="compute threads per tier")
+    p.add_argument("--checkpoints", type=Path, default=CHECKPOINT_DIR,
+                   help="weights and ONNX graphs (default: the shipped ones)")
+    args = p.parse_args(extra)
+    if args.requests < 1 or args.clients < 1:
+        p.error(f"--requests={args.requests} and --clients={args.clients} must be positive")
+    if not 0.0 <= args.caption_share <= 1.0:
+        p.error(f"--caption-share={args.caption_share} must be in 0..1")
+    return args
+
+
+def bench_requests(n: int, caption_share: float) -> list[BenchRequest]:
+    """`n` held-out requests: round(n * caption_share) captions, the rest of the other types
+    in turn, interleaved so that captions are spread over the list."""
+    n_caption = round(n * caption_share)
+    pool = test_set(max(n_caption, n - n_caption) + 1)
+    captions = [s for s in pool if s.qa.qtype == "caption"][:n_caption]
+    others = [s for s in pool if s.qa.qtype != "caption"][:n - n_caption]
+    order = sorted([(i / len(captions), 0, s) for i, s in enumerate(captions)]
+                   + [(i / len(others), 1, s) for i, s in enumerate(others)],
+                   key=lambda t: t[:2])
+    return [BenchRequest(s.qa.qtype, s.qa.question, encode_image(s.image(), "PNG"))
+            for _, _, s in order]
+
+
+async def ask_one(client: AsyncClient, request: BenchRequest, max_new_tokens: int = 0
+                  ) -> Outcome:
+    """Stream one answer, timing its first token from the moment the call is made."""
+    tokens: list[int] = []
+    ttft_s = -1.0
+    stages: dict[str, float] = {}
+    t0 = time.perf_counter()
+    async for event in client.stream(request.image, request.question, plan=PLAN,
+                                     deadline_s=DEADLINE_S, max_new_tokens=max_new_tokens):
+        if event.HasField("token"):
+            if not tokens:
+                ttft_s = time.perf_counter() - t0
+            tokens.append(event.token.id)
+        elif event.HasField("answer"):
+            for t in event.answer.timings:
+                key = f"{t.tier}:{t.stage}"
+                stages[key] = stages.get(key, 0.0) + t.seconds
+    latency_s = time.perf_counter() - t0
+    return Outcome(tuple(tokens), ttft_s if tokens else latency_s, latency_s, stages)
+
+
+async def run_phase(target: str, requests: list[BenchRequest], clients: int, desc: str,
+                    max_new_tokens: int = 0) -> tuple[list[Outcome], float]:
+    """`clients` streaming clients work through `requests`; returns outcomes in request
+    order and the wall seconds of the phase. clients=1 is the one-at-a-time baseline."""
+    outcomes: list[Outcome | None] = [None] * len(requests)
+    todo = iter(range(len(requests)))
+    bar = tqdm(total=len(requests), desc=desc, disable=not sys.stderr.isatty(), leave=False)
+
+    async def worker() -> None:
+        async with AsyncClient(target) as client:
+            for i in todo:  # a shared iterator: each index is taken once
+                outcomes[i] = await ask_one(client, requests[i], max_new_tokens)
+                bar.update()
+
+    t0 = time.perf_counter()
+    try:
+        await asyncio.gather(*(worker() for _ in range(min(clients, len(requests)))))
+    finally:
+        bar.close()
+    wall_s = time.perf_counter() - t0
+    assert all(o is not None for o in outcomes)
+    return [o for o in outcomes if o is not None], wall_s
+
+
+def summary(outcomes: list[Outcome], wall_s: float) -> dict[str, Any]:
+    ttft = np.array([o.ttft_s for o in outcomes])
+    tokens = sum(len(o.tokens) for o in outcomes)
+    names = sorted({k for o in outcomes for k in o.stages})
+    totals = {k: sum(o.stages.get(k, 0.0) for o in outcomes) for k in names}
+    return {
+        "tokens_per_s": tokens / wall_s, "wall_s": wall_s, "tokens": tokens,
+        "ttft_p50_s": float(np.percentile(ttft, 50)),
+        "ttft_p95_s": float(np.percentile(ttft, 95)),
+        "latency_mean_s": float(np.mean([o.latency_s for o in outcomes])),
+        "ttft_s": [round(float(t), 5) for t in ttft],
+        "stages": {k: {"mean_s": totals[k] / len(outcomes), "busy": totals[k] / wall_s}
+                   for k in names},
+    }
+
+
+async def cloud_batch_mean(cluster: Cluster) -> float:
+    """The cloud engine's mean decode batch since it started, from its Tier Status RPC."""
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{cluster.cloud.port}") as channel:
+        status = await tier_pb2_grpc.TierStub(channel).Status(tier_pb2.StatusRequest())
+    return float(status.batch_mean)
+
+
+async def measure(args: argparse.Namespace) -> dict[str, Any]:
+    requests = bench_requests(args.requests, args.caption_share)
+    clients = min(args.clients, len(requests))
+    async with embedded_cluster(args.checkpoints, args.threads, max_batch=max(16, clients),
+                                max_concurrent_rpcs=max(64, 2 * clients)) as cluster:
+        target = cluster.edge_target
+        await run_phase(target, requests[:WARMUP], WARMUP, "warm-up", max_new_tokens=1)
+        ours, ours_wall = await run_phase(target, requests, clients, "concurrent")
+        batch_mean = await cloud_batch_mean(cluster)
+        base, base_wall = await run_phase(target, requests, 1, "one at a time")
+    baseline, concurrent = summary(base, base_wall), summary(ours, ours_wall)
+    concurrent |= {"clients": clients, "batch_mean": batch_mean}
+    return {
+        "plan": PLAN, "n_requests": len(requests), "tokens": baseline["tokens"],
+        "captions": sum(r.qtype == "caption" for r in requests),
+        "checkpoints": str(args.checkpoints), "threads": args.threads,
+        "baseline": baseline, "concurrent": concurrent,
+        "speedup": concurrent["tokens_per_s"] / baseline["tokens_per_s"],
+        "answers_identical": [o.tokens for o in base] == [o.tokens for o in ours],
+    }
+
+
+def run(extra: list[str]) -> dict[str, Any]:
+    return asyncio.run(measure(_args(extra)))
+
+
+def render(result: dict[str, Any]) -> str:
+    b, c = result["baseline"], result["concurrent"]
+    lines = [f"{result['n_requests']} requests ({result['captions']} captions), plan "
+             f"{result['plan']}, {result['tokens']} answer tokens",
+             f"{'':16s} {'tokens/s':>9s} {'wall s':>8s} {'TTFT p50':>9s} {'TTFT p95':>9s}"]
+    rows = [("one at a time", b), (f"{c['clients']} clients", c)]
+    for name, doc in rows:
+        lines.append(f"{name:16s} {doc['tokens_per_s']:9.1f} {doc['wall_s']:8.2f} "
+                     f"{doc['ttft_p50_s']:9.3f} {doc['ttft_p95_s']:9.3f}")
+    lines.append(f"speedup {result['speedup']:.2f}x; cloud mean decode batch "
+                 f"{c['batch_mean']:.2f}; answers identical: {result['answers_identical']}")
+    lines.append("per-request stage seconds (busy = stage seconds per wall second):")
+    for name, doc in rows:
+        lines.append(f"  {name:14s} " + "  ".join(
+            f"{k}={v['mean_s']:.4f} (busy {v['busy']:.2f})" for k, v in doc["stages"].items()))
+    return "\n".join(lines)
+
+
+def plot(result: dict[str, Any], path: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    b, c = result["baseline"], result["concurrent"]
+    labels = ["one at a time", f"{c['clients']} clients"]
+    fig, (left, right) = plt.subplots(1, 2, figsize=(9, 3.5))
+    left.bar(labels, [b["tokens_per_s"], c["tokens_per_s"]], color=["tab:gray", "tab:blue"])
+    left.set_ylabel("answer tokens / s")
+    left.set_title(f"Throughput: {result['speedup']:.2f}x")
+    for label, doc, color in zip(labels, (b, c), ("tab:gray", "tab:blue"), strict=True):
+        ttft = np.sort(doc["ttft_s"])
+        right.step(ttft, np.arange(1, len(ttft) + 1) / len(ttft), where="post", color=color,
+                   label=f"{label} (p95 {doc['ttft_p95_s']:.2f} s)")
+    right.set_xlabel("time to first token, s")
+    right.set_ylabel("fraction of requests")
+    right.set_title("TTFT distribution")
+    right.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+

@@ -1,0 +1,114 @@
+"""Start-up measurement of a tier's compute: seconds per stage, prefill and per-token decode.
+
+The result is the `ComputeProfile.from_dict` format, so the planner can be seeded with it:
+
+    {"stages": {"edge": {"int8": {"vision[0]": 0.0011, ...}, "fp32": {...}}},
+     "decode": {"edge": {"1": 0.0004}}}
+
+Prefix-only back ends (the edge's ONNX graphs start at the pixels) are timed per prefix and
+each stage gets the difference of consecutive prefixes. Medians of a few runs: this is a
+seed, the executor keeps it current with every real request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import statistics
+import time
+from typing import Any
+
+import numpy as np
+
+from splitvlm.data.camera import camera_image, encode_image, preprocess
+from splitvlm.data.scenes import sample_scene
+from splitvlm.data.sets import rng_for
+from splitvlm.data.tokenizer import Tokenizer
+from splitvlm.executor.compute import TierCompute
+from splitvlm.plan.plan import Precision, Tier
+
+MEASURE_STREAM = 5
+CAPTION = "describe the image"
+MIN_STAGE_S = 1e-5
+
+
+def _median_s(fn: Any, runs: int) -> float:
+    fn()  # warm-up (sessions, caches)
+    times = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def _sample_pixels(compute: TierCompute) -> tuple[bytes, np.ndarray]:
+    rng = rng_for(MEASURE_STREAM, 0)
+    jpeg = encode_image(camera_image(sample_scene(rng), rng))
+    return jpeg, preprocess(jpeg, compute.graph.image_size)[None]  # (1, S, S, 3)
+
+
+def measure_stages(compute: TierCompute, runs: int = 5) -> dict[str, dict[str, float]]:
+    """precision -> stage name -> seconds, for every visual stage this tier can run."""
+    graph = compute.graph
+    names = [s.name for s in graph.stages]
+    jpeg, pixels = _sample_pixels(compute)
+    out: dict[str, dict[str, float]] = {}
+    for precision, runner in compute.runners.items():
+        row = {"preprocess": _median_s(lambda: preprocess(jpeg, graph.image_size), runs)}
+        if getattr(runner, "prefix_only", False):
+            previous = 0.0
+            for cut in range(2, graph.prefill + 1):
+                total = _median_s(lambda c=cut, r=runner: r.run(pixels, 1, c), runs)
+                row[names[cut - 1]] = max(total - previous, MIN_STAGE_S)
+                previous = max(previous, total)
+        else:
+            value = pixels
+            for stage in range(1, graph.prefill):
+                row[names[stage]] = _median_s(lambda s=stage, v=value, r=runner: r.run(v, s, s + 1),
+                                              runs)
+                value = runner.run(value, stage, stage + 1)
+        out[precision.value] = row
+    return out
+
+
+async def measure_lm(compute: TierCompute, batches: tuple[int, ...] = (1,)
+                     ) -> tuple[float, dict[str, float]]:
+    """(prefill seconds, {batch: seconds per decoded token}) of this tier's LM."""
+    assert compute.lm is not None
+    tok = Tokenizer()
+    prompt = tok.encode(CAPTION) + [tok.ans_id]
+    visual = np.zeros((1, compute.graph.n_visual, compute.graph.visual_dim), np.float32)
+    runner = compute.runners.get(Precision.FP32) or next(iter(compute.runners.values()))
+    _, pixels = _sample_pixels(compute)
+    visual = runner.run(pixels, 1, compute.graph.prefill).astype(np.float32)
+
+    async def one() -> tuple[float, float, int]:
+        t0 = time.perf_counter()
+        first, n = 0.0, 0
+        async for _ in compute.lm.stream(visual, prompt, 24, None):  # type: ignore[union-attr]
+            n += 1
+            if n == 1:
+                first = time.perf_counter() - t0
+        return first, time.perf_counter() - t0, n
+
+    await one()  # warm-up
+    prefill_s, decode = 0.0, {}
+    for batch in batches:
+        results = await asyncio.gather(*(one() for _ in range(batch)))
+        first, total, n = max(results, key=lambda r: r[1])
+        if batch == 1:
+            prefill_s = first
+        decode[str(batch)] = max((total - first) / max(n - 1, 1), MIN_STAGE_S)
+    return prefill_s, decode
+
+
+async def measure_tier(tier: Tier, compute: TierCompute, runs: int = 5) -> dict[str, Any]:
+    """This tier's seed profile, in `ComputeProfile.from_dict` form."""
+    stages = await asyncio.to_thread(measure_stages, compute, runs)
+    doc: dict[str, Any] = {"stages": {tier.value: stages}, "decode": {}}
+    if compute.lm is not None:
+        batches = (1, 8) if compute.stats is not None else (1,)  # batching engines: 2 points
+        prefill_s, decode = await measure_lm(compute, batches)
+        doc["stages"][tier.value].setdefault("fp32", {})["prefill"] = prefill_s
+        doc["decode"][tier.value] = decode
+    return doc
