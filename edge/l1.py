@@ -20,24 +20,25 @@ class EdgeL1:
         if entries < 0:
             raise ValueError(f"entries={entries} must be >= 0")
         self.entries = entries
-        self._pixels: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._pixels: OrderedDict[str, tuple[np.ndarray, bytes]] = OrderedDict()
         self._at_fog: set[str] = set()
         self._lock = threading.Lock()
 
-    def remember(self, key: str, pixels: np.ndarray) -> None:
+    def remember(self, key: str, pixels: np.ndarray, png: bytes) -> None:
+        """pixels (S, S, 3) uint8 and the same as PNG (what a plan sends as the image)."""
         with self._lock:
-            self._pixels[key] = pixels
+            self._pixels[key] = (pixels, png)
             self._pixels.move_to_end(key)
             while len(self._pixels) > self.entries:
                 old, _ = self._pixels.popitem(last=False)
                 self._at_fog.discard(old)
 
-    def pixels(self, key: str) -> np.ndarray | None:
+    def pixels(self, key: str) -> tuple[np.ndarray, bytes] | None:
         with self._lock:
-            pixels = self._pixels.get(key)
-            if pixels is not None:
+            held = self._pixels.get(key)
+            if held is not None:
                 self._pixels.move_to_end(key)
-            return pixels
+            return held
 
     def mark_at_fog(self, key: str, held: bool = True) -> None:
         with self._lock:

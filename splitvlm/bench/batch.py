@@ -15,8 +15,9 @@ first token event (to its answer when it has no token). `speedup` = concurrent t
 baseline tokens/s. The concurrent phase runs first, after warm-up requests that ask for one
 token: the engine's prefill produces that token, so they add no decode step, and the cloud's
 cumulative `batch_mean` (its Status RPC) covers the concurrent phase alone. `stages` breaks
-each request's time down by the tier timings of its answer (mean seconds, and seconds summed
-over the phase per wall second: above 1, more than one core's worth of that stage ran).
+each request's time down by the tier timings and link times of its answer: mean seconds, and
+`busy`, seconds summed over the phase per wall second (how many requests were in that stage
+on average; for a compute stage above 1, its runs overlapped).
 """
 
 from __future__ import annotations
@@ -57,7 +58,7 @@ class Outcome:
     tokens: tuple[int, ...]  # answer ids, as streamed (no EOS)
     ttft_s: float
     latency_s: float
-    stages: dict[str, float]  # "tier:stage" -> seconds, from the answer's timings
+    stages: dict[str, float]  # "tier:stage" or "link:name" -> seconds, from the answer
 
 
 def _args(extra: list[str]) -> argparse.Namespace:
@@ -108,6 +109,9 @@ async def ask_one(client: AsyncClient, request: BenchRequest, max_new_tokens: in
             for t in event.answer.timings:
                 key = f"{t.tier}:{t.stage}"
                 stages[key] = stages.get(key, 0.0) + t.seconds
+            for link in event.answer.links:
+                key = f"link:{link.link}"
+                stages[key] = stages.get(key, 0.0) + link.seconds
     latency_s = time.perf_counter() - t0
     return Outcome(tuple(tokens), ttft_s if tokens else latency_s, latency_s, stages)
 

@@ -42,6 +42,10 @@ class Forwarder(Protocol):
 
     def execute(self, request: Request) -> AsyncIterator[Event]: ...
 
+    def wire_bytes(self, request: Request) -> int:
+        """What sending `request` puts on the link (headers, plan, question, payload)."""
+        ...
+
 
 def link_name(sender: Tier) -> str:
     return f"{sender}-{TIERS[sender.order + 1]}"
@@ -56,6 +60,7 @@ class Executor:
         self.graph = compute.graph
         self.tokenizer = Tokenizer()
         self.active = 0
+        self.vision_runs = 0  # executions of vision stages (a cache hit needs none)
         self.profile: dict[str, Any] = {}  # measured at start-up (measure.measure_tier)
 
     async def execute(self, request: Request) -> AsyncIterator[Event]:
@@ -161,6 +166,7 @@ class Executor:
                                  f"{sorted(self.compute.runners)}")
             t0 = time.perf_counter()
             assert isinstance(value, np.ndarray)
+            self.vision_runs += 1
             value = await asyncio.to_thread(runner.run, value, start, stop)
             timings.append(StageTiming(self.tier, self.graph.describe(start, stop),
                                        time.perf_counter() - t0))
@@ -226,11 +232,12 @@ class Executor:
                              "next hop configured")
         onward = Request(request.plan, request.question, payload, request.max_new_tokens,
                          request.image_key, request.deadline)  # pixels stay here
+        sent = self.forwarder.wire_bytes(onward)
         t0 = time.perf_counter()
         async for event in self.forwarder.execute(onward):
             if isinstance(event, ResultEvent):
                 network = max(time.perf_counter() - t0 - event.busy_s, 0.0)
-                event.links.insert(0, LinkTransfer(link_name(self.tier), payload.nbytes, network))
+                event.links.insert(0, LinkTransfer(link_name(self.tier), sent, network))
                 event.timings[:0] = timings
                 event.busy_s += busy
                 if cached:
@@ -239,7 +246,8 @@ class Executor:
 
     def status(self) -> dict[str, float | str]:
         out: dict[str, float | str] = {"tier": self.tier.value, "active": self.active,
-                                       "visual_version": self.compute.visual_version}
+                                       "visual_version": self.compute.visual_version,
+                                       "vision_runs": self.vision_runs}
         if self.compute.stats is not None:
             out |= self.compute.stats()
         if self.cache is not None:

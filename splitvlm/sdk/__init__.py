@@ -18,10 +18,11 @@ from splitvlm.errors import (
     SplitVLMError,
 )
 from splitvlm.sdk.answer import Answer, Link, Timing
-from splitvlm.sdk.client import AsyncClient, Client
+from splitvlm.sdk.client import AsyncClient, Client, Session
 from splitvlm.sdk.images import ImageLike, image_bytes
 
 __all__ = [
     "Answer", "AsyncClient", "BadRequest", "Client", "DeadlineExceeded", "ImageLike", "Link",
-    "NotAvailable", "Overloaded", "ServerError", "SplitVLMError", "Timing", "image_bytes",
+    "NotAvailable", "Overloaded", "ServerError", "Session", "SplitVLMError", "Timing",
+    "image_bytes",
 ]

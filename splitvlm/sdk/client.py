@@ -7,7 +7,7 @@ from types import TracebackType
 
 import grpc
 
-from splitvlm.errors import ServerError
+from splitvlm.errors import BadRequest, ServerError
 from splitvlm.sdk.answer import Answer
 from splitvlm.sdk.images import ImageLike, image_bytes
 from splitvlm.service.errors import error_from_rpc
@@ -64,6 +64,33 @@ class Client:
             if event.HasField("answer"):
                 return Answer.from_pb(event.answer)
         raise ServerError("the edge closed the stream without an answer")
+
+    def session(self, image: ImageLike) -> Session:
+        """A multi-turn conversation about `image` (see Session)."""
+        return Session(self, image)
+
+
+class Session:
+    """Several questions about one image: the first turn sends it, later turns only its key
+    (the edge and fog keep its pixels and visual tokens). If the edge no longer holds the
+    image, the session sends it again."""
+
+    def __init__(self, client: Client, image: ImageLike) -> None:
+        self.client, self.image = client, image_bytes(image)
+        self.image_key = ""
+        self.turns = 0
+
+    def ask(self, question: str, **options: object) -> Answer:
+        self.turns += 1
+        if self.image_key:
+            try:
+                return self.client.ask(None, question, image_key=self.image_key, **options)
+            except BadRequest as exc:
+                if "not held" not in str(exc):
+                    raise
+        answer = self.client.ask(self.image, question, **options)
+        self.image_key = answer.image_key
+        return answer
 
 
 class AsyncClient:

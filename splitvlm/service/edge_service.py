@@ -76,19 +76,23 @@ class EdgeServicer(edge_pb2_grpc.EdgeServicer):
             raise BadRequest(f"max_new_tokens={request.max_new_tokens}; allowed 0.."
                              f"{MAX_NEW_TOKENS} (0 = default)")
 
-    def prepare(self, request: edge_pb2.AskRequest) -> tuple[bytes, np.ndarray, str, float]:
-        """(image bytes to send, pixels at model resolution, feature key, preprocess s)."""
+    def prepare(self, request: edge_pb2.AskRequest
+                ) -> tuple[bytes, np.ndarray, str, int, float]:
+        """(image bytes to send, pixels at model resolution, feature key, PNG size,
+        preprocess seconds). A key-only turn takes the pixels from the L1."""
         t0 = time.perf_counter()
         if request.image:
             pixels = preprocess(request.image, self.size)  # (S, S, 3) uint8
             key = feature_key(pixels, self.executor.compute.visual_version)
-            self.l1.remember(key, pixels)
-            return request.image, pixels, key, time.perf_counter() - t0
+            png = encode_image(pixels, "PNG")
+            self.l1.remember(key, pixels, png)
+            return request.image, pixels, key, len(png), time.perf_counter() - t0
         held = self.l1.pixels(request.image_key)
         if held is None:
             raise BadRequest(f"image_key {request.image_key[:12]}… is not held by this edge "
                              "(evicted or never sent); send the image again")
-        return encode_image(held, "PNG"), held, request.image_key, 0.0
+        pixels, png = held
+        return png, pixels, request.image_key, len(png), 0.0
 
     async def Ask(  # noqa: N802 - gRPC method name
         self, request: edge_pb2.AskRequest, context: grpc.aio.ServicerContext
@@ -106,12 +110,12 @@ class EdgeServicer(edge_pb2_grpc.EdgeServicer):
                    ) -> AsyncIterator[edge_pb2.AskEvent]:
         started = time.perf_counter()
         self.validate(request)
-        image, pixels, key, preprocess_s = self.prepare(request)
+        image, pixels, key, png_bytes, preprocess_s = self.prepare(request)
         hit = not request.no_cache and self.l1.at_fog(key)
         budget_s = math.inf if deadline is None else max(deadline - time.monotonic(), 1e-3)
         plan, explanation = self.brain.choose(
             request.plan, request.question, list(request.policy), request.preset, len(image),
-            len(encode_image(pixels, "PNG")), budget_s, hit)
+            png_bytes, budget_s, hit)
         yield edge_pb2.AskEvent(plan=plan_to_pb(plan))
         words: list[str] = []
         result: ResultEvent | None = None

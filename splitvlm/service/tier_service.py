@@ -6,6 +6,7 @@ import json
 import math
 import time
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from typing import Any
 
 import grpc
@@ -170,14 +171,24 @@ class GrpcForwarder:
                               timeout=PROBE_TIMEOUT_S)
         return time.perf_counter() - t0
 
-    async def execute(self, request: Request) -> AsyncIterator[Event]:
+    @staticmethod
+    def chunks(request: Request) -> list[tier_pb2.ExecuteChunk]:
+        """The Execute call's messages; the plan goes without its predictions (not needed
+        downstream, and they would dominate a cache-hit request)."""
         payload = payload_to_pb(request.payload).SerializeToString()
         header = tier_pb2.ExecuteHeader(
-            plan=plan_to_pb(request.plan), question=request.question,
+            plan=plan_to_pb(replace(request.plan, predicted={})), question=request.question,
             max_new_tokens=request.max_new_tokens, payload_bytes=len(payload),
             image_key=request.image_key)
         chunks = [tier_pb2.ExecuteChunk(chunk=c) for c in split(payload)]
         chunks[0].header.CopyFrom(header)
+        return chunks
+
+    def wire_bytes(self, request: Request) -> int:
+        return sum(c.ByteSize() for c in self.chunks(request))
+
+    async def execute(self, request: Request) -> AsyncIterator[Event]:
+        chunks = self.chunks(request)
         timeout = None if request.deadline is None else max(request.deadline - time.monotonic(),
                                                             0.001)
         try:

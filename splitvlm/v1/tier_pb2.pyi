@@ -88,7 +88,7 @@ class StatusRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class TierStatus(_message.Message):
-    __slots__ = ("tier", "active", "queued", "batch_mean", "cache_entries", "cache_bytes", "cache_hit_ratio", "visual_version", "cached_keys", "profile_json", "downstream", "next_bandwidth_bps", "next_rtt_s", "running")
+    __slots__ = ("tier", "active", "queued", "batch_mean", "cache_entries", "cache_bytes", "cache_hit_ratio", "visual_version", "cached_keys", "profile_json", "downstream", "next_bandwidth_bps", "next_rtt_s", "running", "vision_runs")
     TIER_FIELD_NUMBER: _ClassVar[int]
     ACTIVE_FIELD_NUMBER: _ClassVar[int]
     QUEUED_FIELD_NUMBER: _ClassVar[int]
@@ -103,6 +103,7 @@ class TierStatus(_message.Message):
     NEXT_BANDWIDTH_BPS_FIELD_NUMBER: _ClassVar[int]
     NEXT_RTT_S_FIELD_NUMBER: _ClassVar[int]
     RUNNING_FIELD_NUMBER: _ClassVar[int]
+    VISION_RUNS_FIELD_NUMBER: _ClassVar[int]
     tier: str
     active: int
     queued: int
@@ -117,4 +118,5 @@ class TierStatus(_message.Message):
     next_bandwidth_bps: float
     next_rtt_s: float
     running: int
-    def __init__(self, tier: _Optional[str] = ..., active: _Optional[int] = ..., queued: _Optional[int] = ..., batch_mean: _Optional[float] = ..., cache_entries: _Optional[int] = ..., cache_bytes: _Optional[int] = ..., cache_hit_ratio: _Optional[float] = ..., visual_version: _Optional[str] = ..., cached_keys: _Optional[_Iterable[str]] = ..., profile_json: _Optional[str] = ..., downstream: _Optional[_Union[TierStatus, _Mapping]] = ..., next_bandwidth_bps: _Optional[float] = ..., next_rtt_s: _Optional[float] = ..., running: _Optional[int] = ...) -> None: ...
+    vision_runs: int
+    def __init__(self, tier: _Optional[str] = ..., active: _Optional[int] = ..., queued: _Optional[int] = ..., batch_mean: _Optional[float] = ..., cache_entries: _Optional[int] = ..., cache_bytes: _Optional[int] = ..., cache_hit_ratio: _Optional[float] = ..., visual_version: _Optional[str] = ..., cached_keys: _Optional[_Iterable[str]] = ..., profile_json: _Optional[str] = ..., downstream: _Optional[_Union[TierStatus, _Mapping]] = ..., next_bandwidth_bps: _Optional[float] = ..., next_rtt_s: _Optional[float] = ..., running: _Optional[int] = ..., vision_runs: _Optional[int] = ...) -> None: ...

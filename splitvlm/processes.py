@@ -1,0 +1,76 @@
+"""The three tiers as separate `splitvlm serve` processes on loopback ports (tests, benches).
+
+    cluster = start_cluster()          # cloud, fog, edge; each told where the next one is
+    ... Client(cluster.edge) ...
+    cluster.stop()                     # SIGTERM, then wait (SIGKILL after 15 s)
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+from dataclasses import dataclass, field
+
+SERVING = re.compile(r"serving on [\d.]+:(\d+)")
+
+
+@dataclass
+class TierProcess:
+    tier: str
+    proc: subprocess.Popen[str]
+    port: int
+
+    @property
+    def target(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+
+@dataclass
+class ProcessCluster:
+    tiers: dict[str, TierProcess] = field(default_factory=dict)
+
+    @property
+    def edge(self) -> str:
+        return self.tiers["edge"].target
+
+    def stop(self) -> None:
+        for tp in self.tiers.values():
+            if tp.proc.poll() is None:
+                tp.proc.send_signal(signal.SIGTERM)
+        for tp in self.tiers.values():
+            try:
+                tp.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                tp.proc.kill()
+                tp.proc.wait()
+
+
+def start_tier(tier: str, next_hop: str = "", env: dict[str, str] | None = None) -> TierProcess:
+    """Start one tier and wait until it prints its port (RuntimeError if it dies first)."""
+    argv = [sys.executable, "-m", "splitvlm.cli", "serve", tier, "--port", "0"]
+    if next_hop:
+        argv += ["--next-hop", next_hop]
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, text=True,
+                            env={**os.environ, "SPLITVLM_THREADS": "1", **(env or {})})
+    assert proc.stdout is not None
+    line = proc.stdout.readline()  # blocks until the server prints its port (or dies)
+    match = SERVING.search(line)
+    if match is None:
+        proc.kill()
+        raise RuntimeError(f"splitvlm serve {tier} did not start: {line!r}")
+    return TierProcess(tier, proc, int(match.group(1)))
+
+
+def start_cluster(env: dict[str, str] | None = None) -> ProcessCluster:
+    cluster = ProcessCluster()
+    try:
+        cluster.tiers["cloud"] = start_tier("cloud", env=env)
+        cluster.tiers["fog"] = start_tier("fog", cluster.tiers["cloud"].target, env)
+        cluster.tiers["edge"] = start_tier("edge", cluster.tiers["fog"].target, env)
+    except BaseException:
+        cluster.stop()
+        raise
+    return cluster
