@@ -28,8 +28,14 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _eval(args: argparse.Namespace) -> int:
-    from splitvlm.evaluation_cli import run_eval
+    from splitvlm.evaluation_cli import run_eval, write_table
 
+    if args.table:
+        table = write_table(args.per_type, Path(args.checkpoints))
+        print(json.dumps(table, indent=2))
+        return 0
+    if not args.lm:
+        raise ValueError("give --lm {edge,fog,cloud} (or --table for all of them)")
     result = run_eval(args.lm, args.vision, args.per_type, Path(args.checkpoints))
     if args.json:
         print(json.dumps(result, indent=2))
@@ -110,7 +116,9 @@ def parser() -> argparse.ArgumentParser:
     s.set_defaults(func=_train)
 
     s = sub.add_parser("eval", help="accuracy per question type on the held-out set")
-    s.add_argument("--lm", choices=["edge", "fog", "cloud"], required=True)
+    s.add_argument("--lm", choices=["edge", "fog", "cloud"])
+    s.add_argument("--table", action="store_true",
+                   help="every LM x vision precision; writes CHECKPOINTS/accuracy.json")
     s.add_argument("--vision", choices=["fp32", "int8"], default="fp32")
     s.add_argument("--per-type", type=int, default=200)
     s.add_argument("--json", action="store_true")

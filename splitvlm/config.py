@@ -31,6 +31,8 @@ class ServiceConfig:
     """Address to listen on."""
     port: int = 0
     """Port to listen on; 0 picks a free one (printed at start-up)."""
+    unix_socket: str = ""
+    """Also listen on this unix socket path (reachable across network namespaces)."""
     next_hop: str = ""
     """HOST:PORT of the next tier (edge -> fog, fog -> cloud); empty on the cloud."""
     checkpoint_dir: str = ""

@@ -40,3 +40,18 @@ def run_eval(lm_tier: str, vision: str, per_type: int, checkpoints: Path) -> dic
     with torch.no_grad():
         score = evaluate(answer, test_set(per_type))
     return {"lm": lm_tier, "vision": vision, **score.to_dict()}
+
+
+def write_table(per_type: int, checkpoints: Path) -> dict[str, Any]:
+    """The planner's accuracy table: every LM tier x vision precision, per question type."""
+    import json
+
+    table: dict[str, Any] = {}
+    summary: dict[str, Any] = {}
+    for tier in zoo.LM_TIERS:
+        for vision in ("fp32", "int8"):
+            result = run_eval(tier, vision, per_type, checkpoints)
+            table.setdefault(tier, {})[vision] = result["by_type"]
+            summary[f"{tier}/{vision}"] = {"overall": result["overall"], "n": result["n"]}
+    (checkpoints / "accuracy.json").write_text(json.dumps(table, indent=2) + "\n")
+    return {"overall": summary, "by_type": table}

@@ -85,6 +85,8 @@ async def create_server(
     port = server.add_insecure_port(f"{config.host}:{config.port}")
     if port == 0:
         raise OSError(f"cannot listen on {config.host}:{config.port}")
+    if config.unix_socket:
+        server.add_insecure_port(f"unix:{config.unix_socket}")
     await server.start()
     for name in ["", *names]:
         await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)

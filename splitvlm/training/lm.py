@@ -14,10 +14,11 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from splitvlm.data.questions import QTYPES, ask
+from splitvlm.data.questions import QTYPES, ask, sample_qa
 from splitvlm.data.scenes import Scene
-from splitvlm.data.sets import TRAIN_STREAM, rng_for
+from splitvlm.data.sets import TRAIN_STREAM, Sample, rng_for
 from splitvlm.data.tokenizer import Tokenizer
+from splitvlm.evaluate import Score, score
 from splitvlm.model import zoo
 from splitvlm.model.lm import LM
 from splitvlm.model.vlm import VisualSide
@@ -84,6 +85,29 @@ def answer_loss(lm: LM, visual: torch.Tensor, ids: torch.Tensor, labels: torch.T
                            ignore_index=IGNORE)
 
 
+VALID_STREAM = 8  # a validation stream: neither training pools nor the held-out test set
+VALID_PER_TYPE = 20
+
+
+@torch.no_grad()
+def validation_set(visual: VisualSide) -> tuple[list[Sample], torch.Tensor]:
+    rng = rng_for(VALID_STREAM, 0)
+    samples = [Sample(*sample_qa(t, rng)) for _ in range(VALID_PER_TYPE) for t in QTYPES]
+    pixels = torch.from_numpy(np.stack([s.image(visual.cfg.vision.image_size) for s in samples]))
+    return samples, visual(pixels)
+
+
+@torch.no_grad()
+def validation_accuracy(lm: LM, valid: tuple[list[Sample], torch.Tensor]) -> Score:
+    samples, tokens = valid
+    tok = Tokenizer()
+    prompts = [tok.encode(s.qa.question) + [tok.ans_id] for s in samples]
+    lm.eval()
+    ids = lm.generate(tokens, prompts, tok.pad_id, tok.eos_id)
+    lm.train()
+    return score(samples, [tok.decode(row) for row in ids])
+
+
 def train_lm(tier: str, cfg: TrainConfig, ckpt_dir: Path, run_dir: Path) -> dict[str, object]:
     torch.manual_seed(cfg.seed)
     visual = zoo.load_visual(ckpt_dir)
@@ -94,6 +118,7 @@ def train_lm(tier: str, cfg: TrainConfig, ckpt_dir: Path, run_dir: Path) -> dict
     run = Run(lm, cfg, run_dir / f"lm-{tier}-state.pt")
     log(f"lm {tier}: {zoo.n_params(lm)} parameters; encoding {POOL_SCENES} pool scenes")
     scenes, pool = encode_pool(visual, POOL_SCENES)
+    valid = validation_set(visual)
     rng = np.random.default_rng([TRAIN_STREAM, 7, run.step])
     lm.train()
     for step in run.steps(f"lm-{tier}"):
@@ -101,7 +126,9 @@ def train_lm(tier: str, cfg: TrainConfig, ckpt_dir: Path, run_dir: Path) -> dict
         index, ids, labels = question_batch(scenes, cfg.batch_size, caption, rng, tok)
         loss = run.backward(partial(answer_loss, lm, pool[index], ids, labels))
         if (step + 1) % cfg.eval_every == 0:
-            log(f"lm {tier} step {step + 1}: loss {loss:.4f}")
+            acc = validation_accuracy(lm, valid)
+            log(f"lm {tier} step {step + 1}: loss {loss:.4f} validation {acc.overall:.4f} "
+                + " ".join(f"{t}={a:.2f}" for t, a in acc.by_type.items()))
     lm.eval()
     return zoo.save(lm, lm.cfg, ckpt_dir / f"lm-{tier}", visual_hash=visual_doc["hash"],
                     tier=tier, n_params=zoo.n_params(lm), train_steps=run.step,

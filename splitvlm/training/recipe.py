@@ -17,9 +17,9 @@ from splitvlm.training.visual import train_visual
 
 VISUAL = TrainConfig(steps=1000, lr=1.5e-3, eval_every=250)
 LMS = {
-    "edge": TrainConfig(steps=3000, lr=2e-3, eval_every=500),
-    "fog": TrainConfig(steps=2000, lr=1.5e-3, eval_every=500),
-    "cloud": TrainConfig(steps=2000, lr=1e-3, eval_every=500),
+    "edge": TrainConfig(steps=3000, lr=2e-3, eval_every=250),
+    "fog": TrainConfig(steps=1500, lr=2e-3, eval_every=250),
+    "cloud": TrainConfig(steps=1200, lr=1.5e-3, eval_every=200),
 }
 
 
