@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from splitvlm.data.sets import test_set
+from splitvlm.data.sets import held_out_set
 from splitvlm.data.tokenizer import Tokenizer
 from splitvlm.evaluate import evaluate
 from splitvlm.executor.builders import ONNX_SUBDIR
@@ -38,7 +38,7 @@ def run_eval(lm_tier: str, vision: str, per_type: int, checkpoints: Path) -> dic
         return [tok.decode(ids) for ids in lm.generate(visual, prompts, tok.pad_id, tok.eos_id)]
 
     with torch.no_grad():
-        score = evaluate(answer, test_set(per_type))
+        score = evaluate(answer, held_out_set(per_type))
     return {"lm": lm_tier, "vision": vision, **score.to_dict()}
 
 

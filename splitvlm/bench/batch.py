@@ -17,7 +17,9 @@ token: the engine's prefill produces that token, so they add no decode step, and
 cumulative `batch_mean` (its Status RPC) covers the concurrent phase alone. `stages` breaks
 each request's time down by the tier timings and link times of its answer: mean seconds, and
 `busy`, seconds summed over the phase per wall second (how many requests were in that stage
-on average; for a compute stage above 1, its runs overlapped).
+on average; for a compute stage above 1, its runs overlapped). `cores_used` is the process's
+CPU seconds per wall second: on a shared machine, a phase that gets fewer cores than it could
+use is CPU-bound, and the speedup tends to the ratio of `cpu_ms_per_token`.
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ from tqdm import tqdm
 
 from splitvlm.checkpoints import CHECKPOINT_DIR
 from splitvlm.data.camera import encode_image
-from splitvlm.data.sets import test_set
+from splitvlm.data.sets import held_out_set
 from splitvlm.embedded import Cluster, embedded_cluster
 from splitvlm.sdk.client import AsyncClient
 from splitvlm.v1 import tier_pb2, tier_pb2_grpc
@@ -61,6 +63,13 @@ class Outcome:
     stages: dict[str, float]  # "tier:stage" or "link:name" -> seconds, from the answer
 
 
+@dataclass(frozen=True)
+class PhaseRun:
+    outcomes: list[Outcome]  # in request order
+    wall_s: float
+    cpu_s: float  # CPU seconds of this whole process (all three tiers and the clients)
+
+
 def _args(extra: list[str]) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="splitvlm bench batch")
     p.add_argument("--requests", type=int, default=64, help="requests in each phase")
@@ -82,7 +91,7 @@ def bench_requests(n: int, caption_share: float) -> list[BenchRequest]:
     """`n` held-out requests: round(n * caption_share) captions, the rest of the other types
     in turn, interleaved so that captions are spread over the list."""
     n_caption = round(n * caption_share)
-    pool = test_set(max(n_caption, n - n_caption) + 1)
+    pool = held_out_set(max(n_caption, n - n_caption) + 1)
     captions = [s for s in pool if s.qa.qtype == "caption"][:n_caption]
     others = [s for s in pool if s.qa.qtype != "caption"][:n - n_caption]
     order = sorted([(i / len(captions), 0, s) for i, s in enumerate(captions)]
@@ -117,9 +126,9 @@ async def ask_one(client: AsyncClient, request: BenchRequest, max_new_tokens: in
 
 
 async def run_phase(target: str, requests: list[BenchRequest], clients: int, desc: str,
-                    max_new_tokens: int = 0) -> tuple[list[Outcome], float]:
-    """`clients` streaming clients work through `requests`; returns outcomes in request
-    order and the wall seconds of the phase. clients=1 is the one-at-a-time baseline."""
+                    max_new_tokens: int = 0) -> PhaseRun:
+    """`clients` streaming clients work through `requests`; clients=1 is the one-at-a-time
+    baseline."""
     outcomes: list[Outcome | None] = [None] * len(requests)
     todo = iter(range(len(requests)))
     bar = tqdm(total=len(requests), desc=desc, disable=not sys.stderr.isatty(), leave=False)
@@ -130,17 +139,18 @@ async def run_phase(target: str, requests: list[BenchRequest], clients: int, des
                 outcomes[i] = await ask_one(client, requests[i], max_new_tokens)
                 bar.update()
 
-    t0 = time.perf_counter()
+    t0, cpu0 = time.perf_counter(), time.process_time()
     try:
         await asyncio.gather(*(worker() for _ in range(min(clients, len(requests)))))
     finally:
         bar.close()
-    wall_s = time.perf_counter() - t0
+    wall_s, cpu_s = time.perf_counter() - t0, time.process_time() - cpu0
     assert all(o is not None for o in outcomes)
-    return [o for o in outcomes if o is not None], wall_s
+    return PhaseRun([o for o in outcomes if o is not None], wall_s, cpu_s)
 
 
-def summary(outcomes: list[Outcome], wall_s: float) -> dict[str, Any]:
+def summary(phase: PhaseRun) -> dict[str, Any]:
+    outcomes, wall_s = phase.outcomes, phase.wall_s
     ttft = np.array([o.ttft_s for o in outcomes])
     tokens = sum(len(o.tokens) for o in outcomes)
     names = sorted({k for o in outcomes for k in o.stages})
@@ -150,6 +160,8 @@ def summary(outcomes: list[Outcome], wall_s: float) -> dict[str, Any]:
         "ttft_p50_s": float(np.percentile(ttft, 50)),
         "ttft_p95_s": float(np.percentile(ttft, 95)),
         "latency_mean_s": float(np.mean([o.latency_s for o in outcomes])),
+        "cpu_ms_per_token": 1e3 * phase.cpu_s / max(tokens, 1),
+        "cores_used": phase.cpu_s / wall_s,
         "ttft_s": [round(float(t), 5) for t in ttft],
         "stages": {k: {"mean_s": totals[k] / len(outcomes), "busy": totals[k] / wall_s}
                    for k in names},
@@ -170,10 +182,10 @@ async def measure(args: argparse.Namespace) -> dict[str, Any]:
                                 max_concurrent_rpcs=max(64, 2 * clients)) as cluster:
         target = cluster.edge_target
         await run_phase(target, requests[:WARMUP], WARMUP, "warm-up", max_new_tokens=1)
-        ours, ours_wall = await run_phase(target, requests, clients, "concurrent")
+        ours = await run_phase(target, requests, clients, "concurrent")
         batch_mean = await cloud_batch_mean(cluster)
-        base, base_wall = await run_phase(target, requests, 1, "one at a time")
-    baseline, concurrent = summary(base, base_wall), summary(ours, ours_wall)
+        base = await run_phase(target, requests, 1, "one at a time")
+    baseline, concurrent = summary(base), summary(ours)
     concurrent |= {"clients": clients, "batch_mean": batch_mean}
     return {
         "plan": PLAN, "n_requests": len(requests), "tokens": baseline["tokens"],
@@ -181,7 +193,8 @@ async def measure(args: argparse.Namespace) -> dict[str, Any]:
         "checkpoints": str(args.checkpoints), "threads": args.threads,
         "baseline": baseline, "concurrent": concurrent,
         "speedup": concurrent["tokens_per_s"] / baseline["tokens_per_s"],
-        "answers_identical": [o.tokens for o in base] == [o.tokens for o in ours],
+        "answers_identical": [o.tokens for o in base.outcomes]
+        == [o.tokens for o in ours.outcomes],
     }
 
 
@@ -193,11 +206,13 @@ def render(result: dict[str, Any]) -> str:
     b, c = result["baseline"], result["concurrent"]
     lines = [f"{result['n_requests']} requests ({result['captions']} captions), plan "
              f"{result['plan']}, {result['tokens']} answer tokens",
-             f"{'':16s} {'tokens/s':>9s} {'wall s':>8s} {'TTFT p50':>9s} {'TTFT p95':>9s}"]
+             f"{'':16s} {'tokens/s':>9s} {'wall s':>8s} {'TTFT p50':>9s} {'TTFT p95':>9s} "
+             f"{'CPU ms/tok':>10s} {'cores':>6s}"]
     rows = [("one at a time", b), (f"{c['clients']} clients", c)]
     for name, doc in rows:
         lines.append(f"{name:16s} {doc['tokens_per_s']:9.1f} {doc['wall_s']:8.2f} "
-                     f"{doc['ttft_p50_s']:9.3f} {doc['ttft_p95_s']:9.3f}")
+                     f"{doc['ttft_p50_s']:9.3f} {doc['ttft_p95_s']:9.3f} "
+                     f"{doc['cpu_ms_per_token']:10.2f} {doc['cores_used']:6.2f}")
     lines.append(f"speedup {result['speedup']:.2f}x; cloud mean decode batch "
                  f"{c['batch_mean']:.2f}; answers identical: {result['answers_identical']}")
     lines.append("per-request stage seconds (busy = stage seconds per wall second):")

@@ -15,7 +15,7 @@ import torch
 
 from splitvlm.checkpoints import CHECKPOINT_DIR
 from splitvlm.data.camera import camera_image, encode_image
-from splitvlm.data.sets import rng_for, test_set
+from splitvlm.data.sets import rng_for, held_out_set
 from splitvlm.data.tokenizer import Tokenizer
 from splitvlm.evaluate import score
 from splitvlm.model import zoo
@@ -38,7 +38,7 @@ def run(extra: list[str]) -> dict[str, Any]:
     tok = Tokenizer()
     visual = TorchVisual(zoo.load_visual(CHECKPOINT_DIR))
     lm = zoo.load_lm("cloud", CHECKPOINT_DIR)
-    samples = test_set(args.per_type)
+    samples = held_out_set(args.per_type)
     graph = visual.graph
     pixels = np.stack([s.image() for s in samples])  # (B, S, S, 3)
     tokens = visual.run(pixels, 1, graph.prefill)  # (B, N', Dl)

@@ -31,7 +31,7 @@ def rng_for(stream: int, index: int) -> np.random.Generator:
     return np.random.default_rng([stream, index])
 
 
-def test_set(per_type: int = TEST_PER_TYPE, seed: int = 0) -> list[Sample]:
+def held_out_set(per_type: int = TEST_PER_TYPE, seed: int = 0) -> list[Sample]:
     """The fixed held-out set: `per_type` questions of each of the nine types, interleaved."""
     rng = rng_for(TEST_STREAM, seed)
     out = []

@@ -19,10 +19,12 @@ OPTIONS = [("grpc.max_send_message_length", 64 << 20),
 
 
 def ask_request(image: ImageLike, question: str, plan: str, policy: Iterable[str],
-                preset: str, max_new_tokens: int, image_key: str) -> edge_pb2.AskRequest:
+                preset: str, max_new_tokens: int, image_key: str, no_cache: bool
+                ) -> edge_pb2.AskRequest:
     return edge_pb2.AskRequest(
         image=image_bytes(image) if image is not None else b"", question=question, plan=plan,
-        policy=list(policy), preset=preset, max_new_tokens=max_new_tokens, image_key=image_key)
+        policy=list(policy), preset=preset, max_new_tokens=max_new_tokens, image_key=image_key,
+        no_cache=no_cache)
 
 
 class Client:
@@ -44,10 +46,11 @@ class Client:
     def stream(
         self, image: ImageLike, question: str, *, deadline_s: float = DEFAULT_DEADLINE_S,
         policy: Iterable[str] = (), plan: str = "auto", preset: str = "",
-        max_new_tokens: int = 0, image_key: str = "",
+        max_new_tokens: int = 0, image_key: str = "", no_cache: bool = False,
     ) -> Iterator[edge_pb2.AskEvent]:
         """Events as they arrive: the plan, then each token, then the answer."""
-        request = ask_request(image, question, plan, policy, preset, max_new_tokens, image_key)
+        request = ask_request(image, question, plan, policy, preset, max_new_tokens, image_key,
+                              no_cache)
         try:
             yield from self.stub.Ask(request, timeout=deadline_s)
         except grpc.RpcError as exc:
@@ -113,9 +116,10 @@ class AsyncClient:
     async def stream(
         self, image: ImageLike, question: str, *, deadline_s: float = DEFAULT_DEADLINE_S,
         policy: Iterable[str] = (), plan: str = "auto", preset: str = "",
-        max_new_tokens: int = 0, image_key: str = "",
+        max_new_tokens: int = 0, image_key: str = "", no_cache: bool = False,
     ) -> AsyncIterator[edge_pb2.AskEvent]:
-        request = ask_request(image, question, plan, policy, preset, max_new_tokens, image_key)
+        request = ask_request(image, question, plan, policy, preset, max_new_tokens, image_key,
+                              no_cache)
         try:
             async for event in self.stub.Ask(request, timeout=deadline_s):
                 yield event

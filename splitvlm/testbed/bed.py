@@ -30,7 +30,7 @@ from splitvlm.testbed.commands import in_netns, run
 from splitvlm.testbed.errors import TestbedBusyError, TestbedError
 from splitvlm.testbed.netns import TIERS, Topology
 from splitvlm.testbed.preflight import root_reason
-from splitvlm.testbed.profiles import Profile, get_profile
+from splitvlm.testbed.profiles import LinkSpec, Profile, get_profile
 
 DEFAULT_PORTS = {"edge": 50051, "fog": 50052, "cloud": 50053}
 LOOPBACK = "127.0.0.1"
@@ -158,6 +158,17 @@ class Testbed:
 
     def status(self) -> dict[str, Any]:
         return testbed_status(self.topology.prefix, self.state_dir.parent)
+
+    def set_bandwidth(self, link_name: str, bandwidth_bps: float) -> None:
+        """Reshape `link_name` ("edge_fog" or "fog_cloud") to `bandwidth_bps` on both ends,
+        while the testbed runs (the delay stays). Raises TestbedError if tc fails."""
+        link = next((k for k in self.topology.links if k.name == link_name), None)
+        if link is None:
+            names = [k.name for k in self.topology.links]
+            raise ValueError(f"link_name={link_name!r}; expected one of {names}")
+        LinkSpec(bandwidth_bps, 0.0)  # validates the rate (ValueError names it)
+        shaping.shape(self.topology.ns(link.a_tier), link.a_dev, bandwidth_bps)
+        shaping.shape(self.topology.ns(link.b_tier), link.b_dev, bandwidth_bps)
 
     # --- steps of up() ---------------------------------------------------------------------
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from splitvlm.data import Sample, test_set, train_samples
+from splitvlm.data import Sample, held_out_set, train_samples
 
 HELD_OUT_PER_TYPE = 300  # its first 200 rounds are the default test set
 TRAIN_BATCHES, TRAIN_BATCH = 20, 1000  # 20000 training samples
@@ -12,7 +12,7 @@ TRAIN_BATCHES, TRAIN_BATCH = 20, 1000  # 20000 training samples
 
 @pytest.fixture(scope="session")
 def held_out() -> list[Sample]:
-    return test_set(per_type=HELD_OUT_PER_TYPE)
+    return held_out_set(per_type=HELD_OUT_PER_TYPE)
 
 
 @pytest.fixture(scope="session")

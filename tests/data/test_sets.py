@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 
 from splitvlm.data import Sample, train_samples
-from splitvlm.data import test_set as make_test_set
+from splitvlm.data import held_out_set as make_test_set
 
 from . import spec
 

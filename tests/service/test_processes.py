@@ -12,7 +12,7 @@ import torch
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from splitvlm.data.camera import encode_image
-from splitvlm.data.sets import Sample, test_set
+from splitvlm.data.sets import Sample, held_out_set
 from splitvlm.data.tokenizer import Tokenizer
 from splitvlm.model import zoo
 from splitvlm.plan.named import plan_names
@@ -32,7 +32,7 @@ def cluster(checkpoints: Path) -> Iterator[ProcessCluster]:
 
 @pytest.fixture(scope="module")
 def samples() -> list[Sample]:
-    return test_set(per_type=3)[:N_QUESTIONS]  # every question type
+    return held_out_set(per_type=3)[:N_QUESTIONS]  # every question type
 
 
 def reference(checkpoints: Path, lm_tier: str, samples: list[Sample]) -> list[str]:
