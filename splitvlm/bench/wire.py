@@ -15,7 +15,7 @@ import torch
 
 from splitvlm.checkpoints import CHECKPOINT_DIR
 from splitvlm.data.camera import camera_image, encode_image
-from splitvlm.data.sets import rng_for, held_out_set
+from splitvlm.data.sets import held_out_set, rng_for
 from splitvlm.data.tokenizer import Tokenizer
 from splitvlm.evaluate import score
 from splitvlm.model import zoo

@@ -16,9 +16,9 @@ from splitvlm.data.sets import Sample, held_out_set
 from splitvlm.data.tokenizer import Tokenizer
 from splitvlm.model import zoo
 from splitvlm.plan.named import plan_names
+from splitvlm.processes import ProcessCluster, start_cluster
 from splitvlm.sdk import Client
 from splitvlm.stages import StageGraph
-from splitvlm.processes import ProcessCluster, start_cluster
 
 N_QUESTIONS = 20
 
