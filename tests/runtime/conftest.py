@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from splitvlm.data import Sample, Tokenizer, test_set
+from splitvlm.data import Sample, Tokenizer, held_out_set
 from splitvlm.model.lm import LM
 from splitvlm.model.vlm import VisualConfig, VisualSide
 from splitvlm.model.zoo import lm_config
@@ -34,7 +34,7 @@ def edge_lm(visual_side: VisualSide) -> LM:
 
 @pytest.fixture(scope="session")
 def samples() -> list[Sample]:
-    return test_set(per_type=4)[:30]
+    return held_out_set(per_type=4)[:30]
 
 
 @pytest.fixture(scope="session")
