@@ -91,13 +91,19 @@ def _demo(args: argparse.Namespace) -> int:
 def _bench(args: argparse.Namespace) -> int:
     from splitvlm.bench import run_bench
 
-    return run_bench(args.name, args.json, args.plot, args.extra)
+    # --json / --plot may also come after the benchmark's name, among its own options
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--json", action="store_true")
+    common.add_argument("--plot", default="")
+    known, extra = common.parse_known_args(args.extra)
+    return run_bench(args.name, args.json or known.json, known.plot or args.plot,
+                     [a for a in extra if a != "--"])
 
 
 def _testbed(args: argparse.Namespace) -> int:
     from splitvlm.testbed.cli import main as testbed_main
 
-    return testbed_main([args.action, *(["--profile", args.profile] if args.profile else [])])
+    return testbed_main([args.action, *args.options])
 
 
 def parser() -> argparse.ArgumentParser:
@@ -161,12 +167,14 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("name", choices=["wire", "split", "cache", "batch"])
     s.add_argument("--json", action="store_true")
     s.add_argument("--plot", default="", help="write a plot to this PNG file")
-    s.add_argument("extra", nargs="*", help="benchmark-specific options, e.g. --change")
+    s.add_argument("extra", nargs=argparse.REMAINDER,
+                   help="benchmark-specific options, e.g. --change (`-- --help` lists them)")
     s.set_defaults(func=_bench)
 
     s = sub.add_parser("testbed", help="the three tiers in network namespaces")
     s.add_argument("action", choices=["up", "down", "status"])
-    s.add_argument("--profile", default="")
+    s.add_argument("options", nargs=argparse.REMAINDER,
+                   help="--profile NAME, --prefix, --checkpoints, ... (`splitvlm testbed up -h`)")
     s.set_defaults(func=_testbed)
     return p
 

@@ -46,6 +46,8 @@ class ProcessCluster:
             except subprocess.TimeoutExpired:
                 tp.proc.kill()
                 tp.proc.wait()
+            if tp.proc.stdout is not None:
+                tp.proc.stdout.close()
 
 
 def start_tier(tier: str, next_hop: str = "", env: dict[str, str] | None = None) -> TierProcess:

@@ -1,21 +1,34 @@
-"""Fixtures shared by the whole suite: the shipped checkpoints, with their ONNX graphs."""
+"""Fixtures shared by the whole suite: the shipped checkpoints, with their ONNX graphs.
+
+    SPLITVLM_TEST_CHECKPOINTS=/tmp/randck pytest tests/service   # other weights, same tests
+
+The override also reaches every `splitvlm serve` process a test starts, through
+SPLITVLM_CHECKPOINT_DIR.
+"""
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from splitvlm.checkpoints import CHECKPOINT_DIR
 
+OVERRIDE_ENV = "SPLITVLM_TEST_CHECKPOINTS"
+
 
 @pytest.fixture(scope="session")
-def checkpoints() -> Path:
-    """The shipped checkpoints; exports the ONNX graphs once if `make install` has not."""
-    if not (CHECKPOINT_DIR / "visual.json").exists():
-        pytest.fail("no shipped checkpoints in splitvlm/checkpoints: run `splitvlm train`")
-    if not (CHECKPOINT_DIR / "onnx" / "manifest.json").exists():
+def checkpoints() -> Iterator[Path]:
+    """The shipped checkpoints (or $SPLITVLM_TEST_CHECKPOINTS); exports the ONNX graphs once."""
+    directory = Path(os.environ.get(OVERRIDE_ENV) or CHECKPOINT_DIR)
+    if not (directory / "visual.json").exists():
+        pytest.fail(f"no checkpoints in {directory}: run `splitvlm train`")
+    if not (directory / "onnx" / "manifest.json").exists():
         from splitvlm.runtime.export_all import export_all
 
-        export_all(CHECKPOINT_DIR)
-    return CHECKPOINT_DIR
+        export_all(directory)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("SPLITVLM_CHECKPOINT_DIR", str(directory))  # for `splitvlm serve` children
+        yield directory

@@ -218,6 +218,8 @@ class Executor:
             n += 1
             if token == self.tokenizer.eos_id:
                 break
+            if token in (self.tokenizer.pad_id, self.tokenizer.ans_id):
+                continue  # markers, not words (as Tokenizer.decode reads them)
             yield TokenEvent(token, self.tokenizer.words[token])
         timings.append(StageTiming(self.tier, "prefill..decode", time.perf_counter() - t0))
         yield ResultEvent(timings, [], time.perf_counter() - started, self.status(),

@@ -36,7 +36,7 @@ from splitvlm.v1 import edge_pb2, edge_pb2_grpc, tier_pb2, wire_pb2
 from splitvlm.wire import feature_key
 
 MAX_QUESTION_CHARS = 1000
-MAX_NEW_TOKENS = 64
+MAX_NEW_TOKENS = 32  # 9 visual + question + <ans> + answer must fit the LMs' 64 positions
 
 
 class EdgeBrain(Protocol):

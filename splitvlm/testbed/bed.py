@@ -287,10 +287,12 @@ def testbed_up(
     *,
     prefix: str = "svtb",
     state_root: Path | None = None,
+    ready_timeout_s: float = 30.0,
 ) -> Testbed:
     """Bring up the testbed with preset `profile_name`; it stays up until testbed_down()."""
     bed = Testbed(get_profile(profile_name), services, ports if ports is not None
-                  else DEFAULT_PORTS, prefix=prefix, state_root=state_root)  # fmt: skip
+                  else DEFAULT_PORTS, prefix=prefix, state_root=state_root,
+                  ready_timeout_s=ready_timeout_s)  # fmt: skip
     bed.up()
     return bed
 

@@ -1,0 +1,113 @@
+"""The figures of `bench split`, from its runs: per plan, the oracles, the ratios, the MAPE.
+
+    fastest_vs_oracle        median(auto/fastest) / median over requests of the fastest run
+                             (any fixed plan or preset) on that request
+    balanced_accuracy_gap_pt (accuracy of the most accurate fixed plan - auto/balanced's) x 100
+    balanced_vs_oracle       median(auto/balanced) / median of the per-request oracle over the
+                             plans within 1 pt of the most accurate fixed plan's accuracy
+    cloud_only_vs_balanced   median(cloud-all) / median(auto/balanced)
+    mape                     mean |predicted - measured| / measured over auto runs
+
+Latency statistics cover the runs that answered; a failed run counts as wrong. Bytes per link,
+edge CPU seconds, the edge's stage wall time and answer words are means per request; for auto,
+`edge_measured_vs_predicted` is the median of the edge's measured stage time over the planner's
+predicted edge compute (the diagnosis of a mispredicted edge).
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections import Counter
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from splitvlm.bench.split_runner import AUTO, Run
+
+ACCURATE_WITHIN = 0.01  # 1 pt: plans this close to the most accurate fixed plan
+
+
+def plan_summary(runs: Sequence[Run]) -> dict[str, Any]:
+    ok = [r for r in runs if r.latency_s is not None]
+    latencies = [r.latency_s for r in ok if r.latency_s is not None]
+    links = sorted({link for r in ok for link in r.link_bytes})
+    doc: dict[str, Any] = {
+        "n": len(runs), "failures": len(runs) - len(ok),
+        "median_latency_s": statistics.median(latencies) if latencies else None,
+        "p95_latency_s": float(np.percentile(latencies, 95)) if latencies else None,
+        "accuracy": sum(r.correct for r in runs) / len(runs) if runs else 0.0,
+        "bytes": {link: statistics.fmean(r.link_bytes.get(link, 0) for r in ok)
+                  for link in links},
+        "edge_cpu_s": statistics.fmean(r.edge_cpu_s for r in ok) if ok else None,
+    }
+    if ok:
+        doc["answer_words"] = statistics.fmean(r.words for r in ok)
+        doc["edge_wall_s"] = statistics.fmean(r.edge_wall_s for r in ok)
+    predicted = [(r.predicted_s, r.latency_s) for r in ok if r.predicted_s is not None]
+    if predicted:
+        doc["median_predicted_s"] = statistics.median(p for p, _ in predicted)
+        doc["mape"] = _mape(predicted)
+        doc["chosen"] = dict(Counter(r.chosen for r in ok).most_common())
+        edge = [(r.predicted_edge_s, r.edge_wall_s) for r in ok if r.predicted_edge_s]
+        if edge:  # measured / predicted edge compute: > 1 where the edge runs slower
+            doc["edge_measured_vs_predicted"] = statistics.median(m / p for p, m in edge if p)
+    if any(r.error for r in runs):
+        doc["errors"] = sorted({r.error for r in runs if r.error})[:3]
+    return doc
+
+
+def oracle(runs: Sequence[Run], labels: Sequence[str]) -> dict[str, Any]:
+    """Per request, the fastest run among `labels`; its median and which label won how often."""
+    best: dict[int, Run] = {}
+    for r in runs:
+        if r.label in labels and r.latency_s is not None:
+            held = best.get(r.request)
+            if held is None or r.latency_s < (held.latency_s or 0.0):
+                best[r.request] = r
+    latencies = [r.latency_s for r in best.values() if r.latency_s is not None]
+    return {
+        "median_latency_s": statistics.median(latencies) if latencies else None,
+        "p95_latency_s": float(np.percentile(latencies, 95)) if latencies else None,
+        "plans": list(labels),
+        "winners": dict(Counter(r.label for r in best.values()).most_common()),
+    }
+
+
+def profile_summary(runs: Sequence[Run], labels: Sequence[str]) -> dict[str, Any]:
+    plans = {label: plan_summary([r for r in runs if r.label == label]) for label in labels}
+    fixed = [label for label in labels if not label.startswith(AUTO)]
+    top = max(fixed, key=lambda label: plans[label]["accuracy"])
+    top_accuracy = plans[top]["accuracy"]
+    accurate = [label for label in labels
+                if plans[label]["accuracy"] >= top_accuracy - ACCURATE_WITHIN - 1e-12]
+    every, close = oracle(runs, labels), oracle(runs, accurate)
+    fastest, balanced = plans[AUTO + "fastest"], plans[AUTO + "balanced"]
+    return {
+        "plans": plans,
+        "oracle": every,
+        "oracle_accurate": close,
+        "most_accurate_fixed": {"plan": top, "accuracy": top_accuracy},
+        "fastest_vs_oracle": _ratio(fastest["median_latency_s"], every["median_latency_s"]),
+        "balanced_accuracy_gap_pt": (top_accuracy - balanced["accuracy"]) * 100.0,
+        "balanced_vs_oracle": _ratio(balanced["median_latency_s"], close["median_latency_s"]),
+        "cloud_only_vs_balanced": _ratio(plans["cloud-all"]["median_latency_s"],
+                                         balanced["median_latency_s"]),
+    }
+
+
+def overall_mape(runs: Sequence[Run]) -> tuple[float | None, int]:
+    """MAPE of the planner's latency over every auto run that answered, and their count."""
+    pairs = [(r.predicted_s, r.latency_s) for r in runs
+             if r.predicted_s is not None and r.latency_s is not None]
+    return (_mape(pairs) if pairs else None), len(pairs)
+
+
+def _mape(pairs: Sequence[tuple[float, float | None]]) -> float:
+    return statistics.fmean(abs(p - m) / m for p, m in pairs if m)
+
+
+def _ratio(numerator: float | None, denominator: float | None) -> float | None:
+    if numerator is None or not denominator:
+        return None
+    return numerator / denominator

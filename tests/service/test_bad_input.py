@@ -1,0 +1,212 @@
+"""Bad input gets INVALID_ARGUMENT with a message that says what to fix, and the same server
+answers the next good request: through the Edge API (the SDK) and the Tier API (raw chunks)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import grpc
+import numpy as np
+import pytest
+
+from splitvlm.data import sets
+from splitvlm.data.camera import encode_image
+from splitvlm.executor import Payload
+from splitvlm.executor.builders import visual_meta
+from splitvlm.plan.named import named_plan
+from splitvlm.plan.plan import Encoding, Plan, Step, Tier
+from splitvlm.processes import ProcessCluster, start_cluster
+from splitvlm.sdk import BadRequest, Client
+from splitvlm.service.convert import payload_to_pb, plan_to_pb
+from splitvlm.stages import StageGraph
+from splitvlm.v1 import tier_pb2, tier_pb2_grpc, wire_pb2
+from splitvlm.wire import WireTensor, content_hash, encode
+
+MAX_PAYLOAD_BYTES = 4096  # every tier's cap: an image or boundary payload larger is refused
+PLAN = "edge-vision+fog-lm"
+
+
+@pytest.fixture(scope="module")
+def cluster(checkpoints: Path) -> Iterator[ProcessCluster]:
+    running = start_cluster(env={"SPLITVLM_MAX_PAYLOAD_BYTES": str(MAX_PAYLOAD_BYTES)})
+    yield running
+    running.stop()
+    for tier in running.tiers.values():  # ProcessCluster.stop leaves the pipes open
+        if tier.proc.stdout is not None:
+            tier.proc.stdout.close()
+
+
+@pytest.fixture(scope="module")
+def graph(checkpoints: Path) -> StageGraph:
+    return visual_meta(checkpoints)[0]
+
+
+@pytest.fixture(scope="module")
+def sample() -> sets.Sample:
+    return next(s for s in sets.held_out_set(per_type=1) if s.qa.qtype == "color")
+
+
+# --- Edge API -------------------------------------------------------------------------------
+
+EDGE_CASES: dict[str, tuple[dict[str, Any], str]] = {
+    "undecodable image": ({"image": b"GIF89a not really"}, "cannot decode 17 image bytes"),
+    "empty image": ({"image": b""}, "image is empty"),
+    "empty question": ({"question": "  "}, "question is empty"),
+    "unknown words": ({"question": "what colour is the blob ?"},
+                      "unknown word(s) ['colour', 'blob']"),
+    "oversized image": ({"image": bytes(MAX_PAYLOAD_BYTES + 1)}, "over the limit of 4096"),
+    "unknown plan": ({"plan": "warp-drive"}, "unknown plan 'warp-drive'; named plans are"),
+    "too many tokens": ({"max_new_tokens": 1000}, "max_new_tokens=1000; allowed 0..32"),
+    # the edge only relays the image; the cloud finds it undecodable and the status comes back
+    "undecodable at the cloud": ({"image": b"\x89PNG junk", "plan": "cloud-all"},
+                                 "cannot decode 9 image bytes"),
+}
+
+
+@pytest.mark.parametrize("case", EDGE_CASES, ids=list(EDGE_CASES))
+def test_edge_rejects_bad_ask_then_answers(cluster: ProcessCluster, sample: sets.Sample,
+                                           case: str) -> None:
+    changes, message = EDGE_CASES[case]
+    good: dict[str, Any] = {"image": encode_image(sample.image(), "PNG"),
+                            "question": sample.qa.question, "plan": PLAN}
+    with Client(cluster.edge) as client:
+        with pytest.raises(BadRequest, match=re.escape(message)) as caught:
+            ask: dict[str, Any] = {**good, **changes}
+            client.ask(ask.pop("image"), ask.pop("question"), deadline_s=10, **ask)
+        cause = caught.value.__cause__
+        assert isinstance(cause, grpc.RpcError)
+        assert cause.code() is grpc.StatusCode.INVALID_ARGUMENT
+        answer = client.ask(good.pop("image"), good.pop("question"), deadline_s=10, **good)
+    assert answer.plan.name.startswith(PLAN)  # "+cache" once the fog holds the image
+
+
+# --- Tier API, straight to the fog and the cloud -------------------------------------------
+
+Chunks = list[tier_pb2.ExecuteChunk]
+E = Tier.EDGE
+
+
+def chunks(plan: wire_pb2.Plan, payload: wire_pb2.Payload) -> Chunks:
+    """One Execute call's messages: the header with the first chunk, as GrpcForwarder sends."""
+    body = payload.SerializeToString()
+    header = tier_pb2.ExecuteHeader(plan=plan, question="describe the image", max_new_tokens=4,
+                                    payload_bytes=len(body))
+    return [tier_pb2.ExecuteChunk(header=header, chunk=body)]
+
+
+def pixels_plan(pixels: np.ndarray | bytes, *steps: Step) -> Chunks:
+    """A two-step plan with PNG pixels (or these bytes) at the hand-off."""
+    image = pixels if isinstance(pixels, bytes) else encode_image(pixels, "PNG")
+    png = Payload(steps[0].stop, Encoding.PNG, image=image)
+    return chunks(plan_to_pb(Plan(steps, (Encoding.PNG,), "custom")), payload_to_pb(png))
+
+
+def good(graph: StageGraph, pixels: np.ndarray | bytes, tier: Tier) -> Chunks:
+    """The edge downscaled the image; `tier` runs the rest (the fog-all plan, or its cloud twin)."""
+    return pixels_plan(pixels, Step(E, 0, 1), Step(tier, 1, graph.n_stages))
+
+
+def visual_tokens(graph: StageGraph, tier: Tier, tensor: WireTensor) -> Chunks:
+    """Visual tokens at cut `prefill` for `tier`'s LM."""
+    plan = named_plan(f"edge-vision+{tier}-lm", graph)
+    return chunks(plan_to_pb(plan), payload_to_pb(Payload(graph.prefill, Encoding.FP16,
+                                                          tensor=tensor)))
+
+
+def fp16(shape: tuple[int, ...], trim: int = 0, digest: str = "") -> WireTensor:
+    t = encode(np.zeros(shape, np.float32), Encoding.FP16)
+    data = t.data[:len(t.data) - trim]
+    return WireTensor(t.encoding, t.shape, data, b"", digest or content_hash(data, b""))
+
+
+def unknown_encoding(messages: Chunks, where: str) -> Chunks:
+    plan, payload = messages[0].header.plan, wire_pb2.Payload.FromString(messages[0].chunk)
+    bad: Any = 99  # no such enum value; proto3 enums stay open
+    if where == "plan":
+        plan.encodings[0] = bad
+    else:
+        payload.encoding = bad
+    return chunks(plan, payload)
+
+
+def edit(messages: Chunks, **header: object) -> Chunks:
+    """The first message with header fields (or `chunk`) replaced."""
+    if "chunk" in header:
+        messages[0].chunk = header.pop("chunk")  # type: ignore[assignment]
+    for name, value in header.items():
+        setattr(messages[0].header, name, value)
+    return messages
+
+
+def headless(messages: Chunks) -> Chunks:
+    return [tier_pb2.ExecuteChunk(chunk=messages[0].chunk), *messages]
+
+
+Build = Callable[[StageGraph, np.ndarray, Tier], Chunks]
+# messages are regexes, formatted with g = the stage graph
+TIER_CASES: dict[str, tuple[Build, str]] = {
+    "wrong shape": (
+        lambda g, p, t: visual_tokens(g, t, fp16((1, 5, g.visual_dim))),
+        r"tensor shape \(1, 5, {g.visual_dim}\), expected \(1, {g.n_visual}, {g.visual_dim}\)"),
+    "wrong byte count": (
+        lambda g, p, t: visual_tokens(g, t, fp16((1, g.n_visual, g.visual_dim), trim=2)),
+        r"FP16 payload has \d+ bytes, shape .* needs \d+"),
+    "bad digest": (
+        lambda g, p, t: visual_tokens(g, t, fp16((1, g.n_visual, g.visual_dim), digest="0" * 32)),
+        "content hash mismatch"),
+    "gap in stages": (
+        lambda g, p, t: pixels_plan(p, Step(E, 0, 1), Step(t, 2, g.n_stages)),
+        "covers 2..{g.n_stages}; expected to start at stage 1"),
+    "stop past the end": (
+        lambda g, p, t: pixels_plan(p, Step(E, 0, 1), Step(t, 1, g.n_stages + 2)),
+        "the graph has {g.n_stages}"),
+    "png at a token cut": (
+        lambda g, p, t: pixels_plan(p, Step(E, 0, 3), Step(t, 3, g.n_stages)),
+        "encoding png cannot carry the tokens at cut 3"),
+    "unknown encoding in plan": (
+        lambda g, p, t: unknown_encoding(good(g, p, t), "plan"), "unknown encoding 99"),
+    "unknown encoding in payload": (
+        lambda g, p, t: unknown_encoding(good(g, p, t), "payload"), "unknown encoding 99"),
+    "declared over the cap": (
+        lambda g, p, t: edit(good(g, p, t), payload_bytes=MAX_PAYLOAD_BYTES + 1),
+        "payload declares 4097 bytes, over the cap of 4096"),
+    "short of declared size": (
+        lambda g, p, t: edit(good(g, p, t), payload_bytes=1000), "payload incomplete"),
+    "no header": (
+        lambda g, p, t: headless(good(g, p, t)), "the first Execute message must carry"),
+    "no messages": (lambda g, p, t: [], "Execute call carried no messages"),
+    "garbled payload": (
+        lambda g, p, t: edit(good(g, p, t), payload_bytes=3, chunk=b"\xff" * 3),
+        "cannot parse the payload"),
+    "undecodable png": (lambda g, p, t: good(g, b"junk", t), "cannot decode 4 image bytes"),
+    "png of the wrong size": (
+        lambda g, p, t: good(g, p[::2, ::2], t),
+        r"PNG pixels are .*; the model takes \({g.image_size}, {g.image_size}, 3\)"),
+    "empty question": (lambda g, p, t: edit(good(g, p, t), question=" "), "question is empty"),
+    "question too long for the LM": (
+        lambda g, p, t: edit(good(g, p, t), question="red " * 100), "too long"),
+}
+
+
+def execute(target: str, messages: Chunks) -> list[tier_pb2.ExecuteEvent]:
+    with grpc.insecure_channel(target) as channel:
+        return list(tier_pb2_grpc.TierStub(channel).Execute(iter(messages), timeout=10))
+
+
+@pytest.mark.parametrize("tier", [Tier.FOG, Tier.CLOUD], ids=str)
+@pytest.mark.parametrize("case", TIER_CASES, ids=list(TIER_CASES))
+def test_tier_rejects_bad_execute_then_answers(cluster: ProcessCluster, graph: StageGraph,
+                                               sample: sets.Sample, case: str,
+                                               tier: Tier) -> None:
+    build, message = TIER_CASES[case]
+    target = cluster.tiers[tier.value].target
+    with pytest.raises(grpc.RpcError) as caught:
+        execute(target, build(graph, sample.image(), tier))
+    assert caught.value.code() is grpc.StatusCode.INVALID_ARGUMENT, caught.value.details()
+    details = caught.value.details() or ""
+    assert re.search(message.format(g=graph), details), details
+    events = execute(target, good(graph, sample.image(), tier))
+    assert events[-1].HasField("result")
