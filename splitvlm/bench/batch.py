@@ -2,7 +2,9 @@
 
     splitvlm bench --json batch -- --requests 64 --clients 16 --checkpoints /tmp/randck
 
-Edge, fog and cloud run in this process (splitvlm.embedded). Every request takes the plan
+Edge, fog and cloud run as three `splitvlm serve` processes (`--embedded`: in this process,
+sharing one event loop, which on 2 cores makes the token relay compete with the LM). Every
+request takes the plan
 edge-vision+cloud-lm: ONNX vision on the edge, fp16 visual tokens relayed by the fog, the
 cloud's large LM under continuous batching. The requests are held-out questions of every type,
 half of them captions (long answers, so decoding dominates), each with its 64x64 image as PNG.
@@ -39,7 +41,8 @@ from tqdm import tqdm
 from splitvlm.checkpoints import CHECKPOINT_DIR
 from splitvlm.data.camera import encode_image
 from splitvlm.data.sets import held_out_set
-from splitvlm.embedded import Cluster, embedded_cluster
+from splitvlm.embedded import embedded_cluster
+from splitvlm.processes import start_cluster
 from splitvlm.sdk.client import AsyncClient
 from splitvlm.v1 import tier_pb2, tier_pb2_grpc
 
@@ -77,6 +80,8 @@ def _args(extra: list[str]) -> argparse.Namespace:
     p.add_argument("--caption-share", type=float, default=0.5,
                    help="fraction of the requests that are caption questions")
     p.add_argument("--threads", type=int, default=1, help="compute threads per tier")
+    p.add_argument("--embedded", action="store_true",
+                   help="run the tiers in this process instead of three processes")
     p.add_argument("--checkpoints", type=Path, default=CHECKPOINT_DIR,
                    help="weights and ONNX graphs (default: the shipped ones)")
     args = p.parse_args(extra)
@@ -168,9 +173,9 @@ def summary(phase: PhaseRun) -> dict[str, Any]:
     }
 
 
-async def cloud_batch_mean(cluster: Cluster) -> float:
+async def cloud_batch_mean(cloud_target: str) -> float:
     """The cloud engine's mean decode batch since it started, from its Tier Status RPC."""
-    async with grpc.aio.insecure_channel(f"127.0.0.1:{cluster.cloud.port}") as channel:
+    async with grpc.aio.insecure_channel(cloud_target) as channel:
         status = await tier_pb2_grpc.TierStub(channel).Status(tier_pb2.StatusRequest())
     return float(status.batch_mean)
 
@@ -178,13 +183,21 @@ async def cloud_batch_mean(cluster: Cluster) -> float:
 async def measure(args: argparse.Namespace) -> dict[str, Any]:
     requests = bench_requests(args.requests, args.caption_share)
     clients = min(args.clients, len(requests))
-    async with embedded_cluster(args.checkpoints, args.threads, max_batch=max(16, clients),
-                                max_concurrent_rpcs=max(64, 2 * clients)) as cluster:
-        target = cluster.edge_target
-        await run_phase(target, requests[:WARMUP], WARMUP, "warm-up", max_new_tokens=1)
-        ours = await run_phase(target, requests, clients, "concurrent")
-        batch_mean = await cloud_batch_mean(cluster)
-        base = await run_phase(target, requests, 1, "one at a time")
+    if args.embedded:
+        async with embedded_cluster(args.checkpoints, args.threads, max_batch=max(16, clients),
+                                    max_concurrent_rpcs=max(64, 2 * clients)) as cluster:
+            ours, base, batch_mean = await phases(
+                cluster.edge_target, f"127.0.0.1:{cluster.cloud.port}", requests, clients)
+    else:
+        env = {"SPLITVLM_CHECKPOINT_DIR": str(args.checkpoints),
+               "SPLITVLM_THREADS": str(args.threads), "SPLITVLM_MAX_BATCH": str(max(16, clients)),
+               "SPLITVLM_MAX_CONCURRENT_RPCS": str(max(64, 2 * clients))}
+        procs = await asyncio.to_thread(start_cluster, env)
+        try:
+            ours, base, batch_mean = await phases(procs.edge, procs.tiers["cloud"].target,
+                                                  requests, clients)
+        finally:
+            await asyncio.to_thread(procs.stop)
     baseline, concurrent = summary(base), summary(ours)
     concurrent |= {"clients": clients, "batch_mean": batch_mean}
     return {
@@ -196,6 +209,16 @@ async def measure(args: argparse.Namespace) -> dict[str, Any]:
         "answers_identical": [o.tokens for o in base.outcomes]
         == [o.tokens for o in ours.outcomes],
     }
+
+
+async def phases(edge: str, cloud: str, requests: list[BenchRequest], clients: int
+                 ) -> tuple[PhaseRun, PhaseRun, float]:
+    """(concurrent, one-at-a-time, cloud batch mean during the concurrent phase)."""
+    await run_phase(edge, requests[:WARMUP], WARMUP, "warm-up", max_new_tokens=1)
+    ours = await run_phase(edge, requests, clients, "concurrent")
+    batch_mean = await cloud_batch_mean(cloud)
+    base = await run_phase(edge, requests, 1, "one at a time")
+    return ours, base, batch_mean
 
 
 def run(extra: list[str]) -> dict[str, Any]:
