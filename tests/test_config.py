@@ -1,0 +1,40 @@
+"""Service configuration: file, environment, overrides; errors name the field."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from splitvlm.config import load_config
+from splitvlm.plan.plan import Precision, Tier
+
+
+def test_file_then_environment_then_overrides(tmp_path: Path) -> None:
+    path = tmp_path / "fog.toml"
+    path.write_text('[service]\ntier = "fog"\nport = 6000\ncache_bytes = 1000\n')
+    cfg = load_config(None, path, env={"SPLITVLM_PORT": "7000"}, next_hop="h:1")
+    assert (cfg.tier, cfg.port, cfg.cache_bytes, cfg.next_hop) == (Tier.FOG, 7000, 1000, "h:1")
+    edge = load_config("edge", env={"SPLITVLM_EDGE_PRECISION": "FP32"})
+    assert edge.edge_precision is Precision.FP32
+
+
+@pytest.mark.parametrize(("env", "message"), [
+    ({"SPLITVLM_PORT": "x"}, "port='x'"),
+    ({"SPLITVLM_PORT": "70000"}, "port=70000"),
+    ({"SPLITVLM_THREADS": "0"}, "threads=0"),
+    ({"SPLITVLM_NEXT_HOP": "nohost"}, "next_hop='nohost'"),
+    ({"SPLITVLM_EDGE_PRECISION": "fp8"}, "edge_precision='fp8'"),
+])
+def test_bad_values_name_the_field(env: dict[str, str], message: str) -> None:
+    with pytest.raises(ValueError, match=message.replace("(", r"\(")):
+        load_config("edge", env=env)
+
+
+def test_unknown_field_and_missing_tier(tmp_path: Path) -> None:
+    path = tmp_path / "x.toml"
+    path.write_text("[service]\nprot = 1\n")
+    with pytest.raises(ValueError, match="unknown config field.*prot"):
+        load_config("edge", path, env={})
+    with pytest.raises(ValueError, match="tier is not set"):
+        load_config(None, env={})
