@@ -107,7 +107,7 @@ def test_sigterm_mid_stream_ends_the_call_cleanly(edge: TierProcess) -> None:
     error: SplitVLMError | None = None
     with Client(edge.target) as client:
         stream = client.stream(encode_image(caption.image(), "PNG"), caption.qa.question,
-                               plan="edge-only", max_new_tokens=48, deadline_s=30)
+                               plan="edge-only", max_new_tokens=32, deadline_s=30)
         events.append(next(stream))  # the plan: the answer is being generated now
         edge.proc.send_signal(signal.SIGTERM)
         signalled = time.monotonic()
