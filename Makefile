@@ -30,7 +30,7 @@ lint: install
 	$(BIN)/ruff check splitvlm edge fog cloud tests
 
 typecheck: install
-	$(BIN)/mypy splitvlm
+	$(BIN)/mypy splitvlm edge fog cloud
 
 test: lint typecheck
 	$(BIN)/pytest -q

@@ -23,8 +23,8 @@ from splitvlm.executor.messages import ResultEvent
 from splitvlm.plan.accuracy import AccuracyTable
 from splitvlm.plan.links import Link, LinkEstimator, LinkSet
 from splitvlm.plan.load import LoadTracker
-from splitvlm.plan.named import named_plan
-from splitvlm.plan.plan import TIERS, Encoding, Plan, Precision, Tier
+from splitvlm.plan.named import named_plan, with_cache_ref
+from splitvlm.plan.plan import TIERS, Plan, Precision, Tier
 from splitvlm.plan.planner import Measurement, Planner, Transfer
 from splitvlm.plan.profiles import ComputeProfile
 from splitvlm.plan.request import PlanRequest, Policy
@@ -42,22 +42,6 @@ def load_accuracy(checkpoints: Path) -> AccuracyTable:
     if not path.exists():  # before `splitvlm eval --table`: every tier alike
         return AccuracyTable.uniform(dict.fromkeys(TIERS, 1.0))
     return AccuracyTable.from_dict(json.loads(path.read_text()))
-
-
-def with_cache_ref(plan: Plan, graph: StageGraph) -> Plan:
-    """The same placement, sending only the image's key where the fog receives visual tokens."""
-    encodings = list(plan.encodings)
-    for i, encoding in enumerate(encodings):
-        if (encoding.is_tensor and plan.cut(i) == graph.prefill
-                and plan.steps[i + 1].tier is Tier.FOG):
-            encodings[i] = Encoding.CACHE_REF
-            return Plan(plan.steps, tuple(encodings), plan.name + "+cache", plan.predicted)
-    return plan
-
-
-def without_cache_ref(plan: Plan) -> Plan:
-    encodings = tuple(Encoding.FP16 if e is Encoding.CACHE_REF else e for e in plan.encodings)
-    return Plan(plan.steps, encodings, plan.name.removesuffix("+cache"), plan.predicted)
 
 
 class EdgePlanner:

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from edge.l1 import EdgeL1
 from edge.planning import EdgePlanner, load_accuracy
+from edge.service import EdgeServicer
 from splitvlm.config import ServiceConfig
 from splitvlm.executor import Executor
 from splitvlm.executor.builders import edge_compute
 from splitvlm.executor.measure import measure_tier
 from splitvlm.plan.plan import Tier
-from splitvlm.service.edge_service import EdgeServicer
 from splitvlm.service.server import Running, create_server, forwarder_for, next_hop_channel
 
 

@@ -125,10 +125,12 @@ def run(extra: list[str]) -> dict[str, Any]:
                 change = bed.change_experiment(requests, args.change_before, args.change_after,
                                                CHANGE_FACTOR)
     mape, n_auto = overall_mape(all_runs)
+    mape_adjusted, _ = overall_mape(all_runs, adjusted=True)
     doc: dict[str, Any] = {
         "requests": args.requests, "warmup": args.warmup, "plans": labels,
         "checkpoints": str(options.checkpoints), "threads": args.threads,
         "profiles": profiles, "mape": mape, "mape_n": n_auto,
+        "mape_length_adjusted": mape_adjusted,
         "machine": {**machine(), "loadavg_before": load_before},
         "wall_s": time.perf_counter() - started,
     }

@@ -28,6 +28,7 @@ from tqdm import tqdm
 from splitvlm.bench.split_workload import BenchRequest
 from splitvlm.errors import SplitVLMError
 from splitvlm.evaluate import normalise
+from splitvlm.plan.qtype import ANSWER_TOKENS, classify
 from splitvlm.sdk import Answer, Client
 from splitvlm.testbed import Testbed
 from splitvlm.testbed.cgroup import pids as cgroup_pids
@@ -67,7 +68,8 @@ class Run:
     error: str = ""
     edge_wall_s: float = 0.0  # the edge's stage timings summed (wall time, stalls included)
     predicted_edge_s: float | None = None  # auto only: the planner's edge compute seconds
-    words: int = 0  # words in the answer (the cost model expects ~2 for most types)
+    words: int = 0  # answer tokens (one word each, end-of-answer not counted)
+    predicted_adjusted_s: float | None = None  # auto only: see `length_adjusted`
 
 
 def run_labels(plan_names: Sequence[str], presets: Sequence[str]) -> list[str]:
@@ -154,7 +156,9 @@ class TierBed:
                    edge_s, predicted.get("latency_s"), answer.plan.name,
                    edge_wall_s=_edge_timings_s(answer),
                    predicted_edge_s=predicted.get("edge_compute_s"),
-                   words=len(answer.text.split()))
+                   words=len(answer.text.split()),
+                   predicted_adjusted_s=length_adjusted(predicted, request.question,
+                                                        len(answer.text.split())))
 
     # --- the measured passes -----------------------------------------------------------------
 
@@ -206,6 +210,20 @@ class TierBed:
             "median_latency_before_s": _median([r.latency_s for r in runs_before]),
             "median_latency_after_s": _median([r.latency_s for r in runs_after]),
         }
+
+
+def length_adjusted(predicted: dict[str, float], question: str, words: int) -> float | None:
+    """The predicted latency re-priced for the answer length the LM actually produced: the
+    cost model decodes the question type's typical length (ANSWER_TOKENS, end included) at its
+    per-token price; the answer had `words` tokens + the end (or ran to the limit). Separates a
+    wrong length (random weights never stop early) from the rest of the model."""
+    latency_s, decode_s = predicted.get("latency_s"), predicted.get("stage.decode.s")
+    if latency_s is None:
+        return None
+    expected = ANSWER_TOKENS[classify(question)]
+    if not decode_s or expected <= 0:
+        return latency_s
+    return latency_s + decode_s / expected * (words + 1 - expected)
 
 
 def _edge_timings_s(answer: Answer) -> float:

@@ -7,6 +7,8 @@
                              plans within 1 pt of the most accurate fixed plan's accuracy
     cloud_only_vs_balanced   median(cloud-all) / median(auto/balanced)
     mape                     mean |predicted - measured| / measured over auto runs
+    mape_length_adjusted     the same with the prediction re-priced for the answer length
+                             actually decoded (a diagnosis: untrained weights never stop early)
 
 Latency statistics cover the runs that answered; a failed run counts as wrong. Bytes per link,
 edge CPU seconds, the edge's stage wall time and answer words are means per request; for auto,
@@ -48,6 +50,8 @@ def plan_summary(runs: Sequence[Run]) -> dict[str, Any]:
     if predicted:
         doc["median_predicted_s"] = statistics.median(p for p, _ in predicted)
         doc["mape"] = _mape(predicted)
+        doc["mape_length_adjusted"] = _mape([(r.predicted_adjusted_s, r.latency_s) for r in ok
+                                             if r.predicted_adjusted_s is not None])
         doc["chosen"] = dict(Counter(r.chosen for r in ok).most_common())
         edge = [(r.predicted_edge_s, r.edge_wall_s) for r in ok if r.predicted_edge_s]
         if edge:  # measured / predicted edge compute: > 1 where the edge runs slower
@@ -96,11 +100,12 @@ def profile_summary(runs: Sequence[Run], labels: Sequence[str]) -> dict[str, Any
     }
 
 
-def overall_mape(runs: Sequence[Run]) -> tuple[float | None, int]:
-    """MAPE of the planner's latency over every auto run that answered, and their count."""
-    pairs = [(r.predicted_s, r.latency_s) for r in runs
-             if r.predicted_s is not None and r.latency_s is not None]
-    return (_mape(pairs) if pairs else None), len(pairs)
+def overall_mape(runs: Sequence[Run], adjusted: bool = False) -> tuple[float | None, int]:
+    """MAPE of the planner's latency over every auto run that answered, and their count;
+    `adjusted`: of the prediction re-priced for the answer's actual length."""
+    pairs = [(r.predicted_adjusted_s if adjusted else r.predicted_s, r.latency_s) for r in runs]
+    present = [(p, m) for p, m in pairs if p is not None and m is not None]
+    return (_mape(present) if present else None), len(present)
 
 
 def _mape(pairs: Sequence[tuple[float, float | None]]) -> float:

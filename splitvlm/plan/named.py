@@ -43,3 +43,19 @@ def named_plan(name: str, graph: StageGraph, edge_precision: Precision = Precisi
         steps = (Step(Tier.EDGE, 0, cut, edge_precision), Step(Tier.CLOUD, cut, n))
         return Plan(steps, (Encoding.FP16,), name)
     raise PlanError(f"unknown plan {name!r}; named plans are {plan_names(graph)} or 'auto'")
+
+
+def with_cache_ref(plan: Plan, graph: StageGraph) -> Plan:
+    """The same placement, sending only the image's key where the fog receives visual tokens."""
+    encodings = list(plan.encodings)
+    for i, encoding in enumerate(encodings):
+        if (encoding.is_tensor and plan.cut(i) == graph.prefill
+                and plan.steps[i + 1].tier is Tier.FOG):
+            encodings[i] = Encoding.CACHE_REF
+            return Plan(plan.steps, tuple(encodings), plan.name + "+cache", plan.predicted)
+    return plan
+
+
+def without_cache_ref(plan: Plan) -> Plan:
+    encodings = tuple(Encoding.FP16 if e is Encoding.CACHE_REF else e for e in plan.encodings)
+    return Plan(plan.steps, encodings, plan.name.removesuffix("+cache"), plan.predicted)

@@ -32,6 +32,7 @@ STATUS_MAX_AGE_S = 1.0  # how stale a relayed downstream status may be
 PROBE_MAX_AGE_S = 10.0  # active link probes at most this often (passive measurement between)
 PROBE_SMALL_BYTES = 16 << 10
 PROBE_LARGE_BYTES = 256 << 10
+PROBE_LARGE_MAX_S = 0.15  # the large probe only where it occupies the link at most this long
 PROBE_TIMEOUT_S = 5.0
 
 
@@ -158,7 +159,10 @@ class GrpcForwarder:
             rtt = await self._echo(0)
             size = PROBE_SMALL_BYTES
             seconds = await self._echo(size)
-            if seconds < 10 * rtt + 0.01:  # a fast link: a larger probe measures it better
+            # A fast link: a larger probe measures it better. Judged by the time the large
+            # probe would take at the bandwidth just seen, not by the RTT: on a slow link with
+            # a long RTT it would hold the link for seconds (4 s at 0.5 Mbit/s), every probe.
+            if max(seconds - rtt, 1e-6) * PROBE_LARGE_BYTES / size <= PROBE_LARGE_MAX_S:
                 size = PROBE_LARGE_BYTES
                 seconds = await self._echo(size)
         except grpc.RpcError:

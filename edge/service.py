@@ -16,6 +16,7 @@ from typing import Protocol
 import grpc
 import numpy as np
 
+from edge.l1 import EdgeL1
 from splitvlm.data.camera import encode_image, preprocess
 from splitvlm.data.tokenizer import Tokenizer
 from splitvlm.errors import BadRequest
@@ -28,6 +29,7 @@ from splitvlm.executor import (
     StageTiming,
     TokenEvent,
 )
+from splitvlm.plan.named import without_cache_ref
 from splitvlm.plan.plan import Encoding, Plan
 from splitvlm.service.convert import plan_to_pb
 from splitvlm.service.errors import status_for
@@ -50,11 +52,8 @@ class EdgeBrain(Protocol):
 
 
 class EdgeServicer(edge_pb2_grpc.EdgeServicer):
-    def __init__(self, executor: Executor, brain: EdgeBrain, l1: object,
+    def __init__(self, executor: Executor, brain: EdgeBrain, l1: EdgeL1,
                  max_image_bytes: int) -> None:
-        from edge.l1 import EdgeL1
-
-        assert isinstance(l1, EdgeL1)
         self.executor, self.brain, self.l1 = executor, brain, l1
         self.max_image_bytes = max_image_bytes
         self.tokenizer = Tokenizer()
@@ -133,8 +132,6 @@ class EdgeServicer(edge_pb2_grpc.EdgeServicer):
                     result = event
             if not miss:
                 break
-            from edge.planning import without_cache_ref
-
             self.l1.mark_at_fog(key, False)  # the fog evicted it: send the tensor this time
             plan = without_cache_ref(plan)
             explanation += "\n  cache miss at the fog: re-sent the visual tokens"
