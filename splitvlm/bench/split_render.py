@@ -45,6 +45,11 @@ def render_result(r: dict[str, Any]) -> str:
                   f"Mbit/s {p['fog_cloud_delay_s'] * 1e3:g} ms, edge {p['edge_cpu_quota']:g} CPU"
                   f" (edge cpu from {prof['edge_cpu_source']})"]
         lines += _plan_rows(prof["plans"])
+        autos = {k.removeprefix(AUTO): v for k, v in prof["plans"].items() if k.startswith(AUTO)}
+        errors = ", ".join(
+            f"{k} {_num(v.get('mape'), '.2f')}/{_num(v.get('mape_length_adjusted'), '.2f')}/"
+            f"{_num(v.get('edge_measured_vs_predicted'), '.1f')}" for k, v in autos.items())
+        lines.append(f"  planner error (mape/length-adjusted/edge measured:predicted): {errors}")
         o, oa = prof["oracle"], prof["oracle_accurate"]
         lines.append(f"  oracle p50 {_ms(o['median_latency_s']).strip()} ms (winners "
                      f"{o['winners']}); within 1 pt of {prof['most_accurate_fixed']['plan']} "
@@ -55,7 +60,8 @@ def render_result(r: dict[str, Any]) -> str:
         mark = {True: "ok", False: "MISSED", None: "n/a"}[t["met"]]
         value = t["value"] if isinstance(t["value"], int) else _num(t["value"])
         lines.append(f"  {t['figure']:42s} {value!s:>8s}   target {t['target']:8s} {mark}")
-    lines.append(f"  (mape over {r['mape_n']} auto requests)")
+    lines.append(f"  (mape over {r['mape_n']} auto requests; re-priced for the answer lengths "
+                 f"actually decoded: {_num(r.get('mape_length_adjusted'))})")
     if "change" in r:
         c = r["change"]
         lines += ["", f"change ({c['profile']}, {c['preset']}): {c['link']} "
@@ -64,6 +70,9 @@ def render_result(r: dict[str, Any]) -> str:
                   f"{c['requests_to_switch']} request(s) ({_num(c['seconds_to_switch'], '.1f')} "
                   f"s); p50 {_ms(c['median_latency_before_s']).strip()} -> "
                   f"{_ms(c['median_latency_after_s']).strip()} ms"]
+        if c["vacuous"]:
+            lines.append(f"  (vacuous: {c['from']} sends nothing over {c['link']}, so the drop "
+                         "need not change the choice; try --change-preset)")
     return "\n".join(lines)
 
 

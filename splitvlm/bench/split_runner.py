@@ -178,10 +178,11 @@ class TierBed:
         return runs
 
     def change_experiment(self, requests: Sequence[BenchRequest], before: int, after: int,
-                          factor: float) -> dict[str, object]:
-        """auto/fastest requests back to back; after `before` of them the edge-fog bandwidth
-        drops by `factor`. How many requests until the chosen plan changes?"""
-        label = AUTO + CHANGE_PRESET
+                          factor: float, preset: str = CHANGE_PRESET) -> dict[str, object]:
+        """auto/`preset` requests back to back; after `before` of them the edge-fog bandwidth
+        drops by `factor`. How many requests until the chosen plan changes? (`vacuous`: the
+        plan chosen before the drop sends nothing over that link, so it need not change.)"""
+        label = AUTO + preset
         link = getattr(self.profile, CHANGE_LINK)
         runs_before = [self.ask(requests[k % len(requests)], label)
                        for k in _progress(range(before), "change: before")]
@@ -197,18 +198,19 @@ class TierBed:
             if switch is None and run.chosen and run.chosen != from_plan:
                 switch, switched_s = k + 1, time.perf_counter() - dropped
         return {
-            "profile": self.profile.name, "preset": CHANGE_PRESET, "link": CHANGE_LINK,
+            "profile": self.profile.name, "preset": preset, "link": CHANGE_LINK,
             "bandwidth_before_bps": link.bandwidth_bps,
             "bandwidth_after_bps": link.bandwidth_bps / factor,
             "requests_before": before, "requests_after": after,
             "from": from_plan, "to": None if switch is None else runs_after[switch - 1].chosen,
             "requests_to_switch": switch, "seconds_to_switch": switched_s,
-            "from_plan_edge_fog_bytes": runs_before[-1].link_bytes.get("edge-fog", 0)
-            if runs_before else 0,
+            "vacuous": not runs_before or not runs_before[-1].link_bytes.get("edge-fog"),
             "choices_before": [r.chosen for r in runs_before],
             "choices_after": [r.chosen for r in runs_after],
             "median_latency_before_s": _median([r.latency_s for r in runs_before]),
             "median_latency_after_s": _median([r.latency_s for r in runs_after]),
+            "predicted_before_s": [r.predicted_s for r in runs_before],
+            "predicted_after_s": [r.predicted_s for r in runs_after],
         }
 
 

@@ -1,9 +1,12 @@
 """Decoder-only language model over [visual tokens | question | <ans> | answer], with a KV cache.
 
 Visual tokens (B, Nv, Dl) come from the shared visual side in LM space, so any LM of the family
-reads the same boundary tensor. Each LM adds, per visual token, an "object rank" embedding: the
-k-th occupied cell in reading order, read from a frozen copy of the visual side's occupancy head
-(an integer path: argmax -> cumsum). It fixes caption word order and `where`.
+reads the same boundary tensor. Each LM reads them through a frozen copy of the visual side's
+cell head (Dl -> occupied / shape / colour / size logits): their per-field probabilities are
+embedded beside the tokens themselves (a clean, low-dimensional view the LM learns to use in
+a few hundred steps instead of thousands), and an "object rank" embedding marks the k-th
+occupied cell in reading order (an integer path: argmax -> cumsum), which fixes caption word
+order and `where`.
 
 Batched generation left-pads the text: pads sit between the visual tokens and the question,
 are masked out as keys, and are skipped by the position ids, so a padded row computes what the
@@ -17,9 +20,11 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from splitvlm.data.sets import CELL_FIELDS
 from splitvlm.model.layers import MLP, Attention
 
 KV = tuple[torch.Tensor, torch.Tensor]  # keys, values: each (L, B, H, T, hd)
+VISUAL_IN_STD = 0.05  # per-dimension std of projected visual tokens at init
 
 
 @dataclass(frozen=True)
@@ -60,21 +65,30 @@ class CausalBlock(nn.Module):
 
 
 class LM(nn.Module):
-    occ_weight: torch.Tensor  # (2, Dl) buffer: the visual side's occupancy rows, frozen
-    occ_bias: torch.Tensor  # (2,)
+    cell_weight: torch.Tensor  # (13, Dl) buffer: the visual side's cell head, frozen
+    cell_bias: torch.Tensor  # (13,)
 
     def __init__(self, cfg: LMConfig) -> None:
         super().__init__()
         self.cfg = cfg
         self.tok_emb = nn.Embedding(cfg.vocab_size, cfg.dim)
         self.pos_emb = nn.Embedding(cfg.max_len, cfg.dim)
-        self.visual_in = nn.Linear(cfg.visual_dim, cfg.dim)
+        # Visual tokens arrive with norms ~80; normalise them and start their projection as
+        # small as the token embeddings, or the cell position and rank are drowned at first.
+        self.visual_in = nn.Sequential(nn.LayerNorm(cfg.visual_dim),
+                                       nn.Linear(cfg.visual_dim, cfg.dim))
         self.rank_emb = nn.Embedding(cfg.max_rank + 1, cfg.dim)
-        self.register_buffer("occ_weight", torch.zeros(2, cfg.visual_dim))  # frozen copy
-        self.register_buffer("occ_bias", torch.zeros(2))
+        self.attr_in = nn.Linear(sum(CELL_FIELDS.values()), cfg.dim)
+        # frozen copy of the visual side's cell head: (fields, Dl) and (fields,)
+        self.register_buffer("cell_weight", torch.zeros(sum(CELL_FIELDS.values()),
+                                                        cfg.visual_dim))
+        self.register_buffer("cell_bias", torch.zeros(sum(CELL_FIELDS.values())))
         self.blocks = nn.ModuleList(CausalBlock(cfg) for _ in range(cfg.depth))
         self.norm = nn.LayerNorm(cfg.dim)
         self.apply(self._init)
+        projection = self.visual_in[1]
+        assert isinstance(projection, nn.Linear)
+        nn.init.normal_(projection.weight, std=VISUAL_IN_STD / cfg.visual_dim**0.5)
 
     @staticmethod
     def _init(m: nn.Module) -> None:
@@ -83,15 +97,19 @@ class LM(nn.Module):
         if isinstance(m, nn.Linear) and m.bias is not None:
             nn.init.zeros_(m.bias)
 
-    def set_occupancy_head(self, weight: torch.Tensor, bias: torch.Tensor) -> None:
-        self.occ_weight.copy_(weight)
-        self.occ_bias.copy_(bias)
+    def set_cell_head(self, weight: torch.Tensor, bias: torch.Tensor) -> None:
+        """Copy the visual side's cell head (VisualSide.cell_head), frozen."""
+        self.cell_weight.copy_(weight)
+        self.cell_bias.copy_(bias)
 
     def embed_visual(self, visual: torch.Tensor) -> torch.Tensor:
-        """visual (B, Nv, Dl) -> (B, Nv, d), with the object-rank embedding added."""
-        occupied = (visual @ self.occ_weight.T + self.occ_bias).argmax(-1)  # (B, Nv) 0/1
+        """visual (B, Nv, Dl) -> (B, Nv, d): tokens + cell attributes + object rank."""
+        logits = visual @ self.cell_weight.T + self.cell_bias  # (B, Nv, 13)
+        fields = torch.split(logits, list(CELL_FIELDS.values()), dim=-1)
+        attrs = torch.cat([f.softmax(dim=-1) for f in fields], dim=-1)  # (B, Nv, 13)
+        occupied = fields[0].argmax(-1)  # (B, Nv) 0/1
         rank = (torch.cumsum(occupied, dim=-1) * occupied).clamp(max=self.cfg.max_rank)
-        return self.visual_in(visual) + self.rank_emb(rank)
+        return self.visual_in(visual) + self.attr_in(attrs) + self.rank_emb(rank)
 
     def forward(
         self,

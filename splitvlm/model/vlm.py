@@ -48,9 +48,9 @@ class VisualSide(nn.Module):
             start += width
         return out
 
-    def occupancy_head(self) -> tuple[torch.Tensor, torch.Tensor]:
-        width = CELL_FIELDS["occupied"]
-        return self.cell_head.weight[:width].detach(), self.cell_head.bias[:width].detach()
+    def cell_head_params(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """The cell head's weight (13, Dl) and bias (13,), for an LM's frozen copy."""
+        return self.cell_head.weight.detach(), self.cell_head.bias.detach()
 
 
 class VLM(nn.Module):

@@ -37,7 +37,7 @@ WEIGHT_TYPES = {"qint8": QuantType.QInt8, "quint8": QuantType.QUInt8}
 QUANTIZED_OPS = ["MatMul", "Gemm"]
 # Ops that pass an fp32 value through unchanged in meaning, between a MatMul and an ArgMax.
 _PASS_THROUGH = {"Add", "Sub", "Mul", "Div", "Identity", "Reshape", "Transpose", "Squeeze",
-                 "Unsqueeze", "Cast"}
+                 "Unsqueeze", "Cast", "Split", "Slice", "Gather"}
 
 
 def integer_path_matmuls(model: onnx.ModelProto) -> list[str]:

@@ -159,10 +159,11 @@ class GrpcForwarder:
             rtt = await self._echo(0)
             size = PROBE_SMALL_BYTES
             seconds = await self._echo(size)
-            # A fast link: a larger probe measures it better. Judged by the time the large
-            # probe would take at the bandwidth just seen, not by the RTT: on a slow link with
-            # a long RTT it would hold the link for seconds (4 s at 0.5 Mbit/s), every probe.
-            if max(seconds - rtt, 1e-6) * PROBE_LARGE_BYTES / size <= PROBE_LARGE_MAX_S:
+            # A fast link: a larger probe measures it better. Judged by what the large probe
+            # would take at the small one's whole time (an RTT echo that queued behind a
+            # request would make `seconds - rtt` tiny), so that on a slow link it never holds
+            # the link for seconds (4.5 s at 0.5 Mbit/s, delaying every request behind it).
+            if seconds * PROBE_LARGE_BYTES / size <= PROBE_LARGE_MAX_S:
                 size = PROBE_LARGE_BYTES
                 seconds = await self._echo(size)
         except grpc.RpcError:

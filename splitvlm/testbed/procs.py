@@ -99,7 +99,7 @@ def stop(
             if not any(is_alive(pid, t) for pid, t in targets.items()):
                 break
             time.sleep(0.05)
-    _reap(children)
+    _reap(children, wait_s=2.0)
     return [pid for pid, t in targets.items() if is_alive(pid, t)]
 
 
@@ -115,9 +115,18 @@ def _signal(pid: int, ticks: int, sig: signal.Signals) -> None:
         pass
 
 
-def _reap(children: Iterable[subprocess.Popen[bytes]]) -> None:
+def _reap(children: Iterable[subprocess.Popen[bytes]], wait_s: float = 0.0) -> None:
+    """Collect the exit status of children that ended. With `wait_s`, wait that long for each:
+    a leader shows as a zombie (not alive) while its other threads are still exiting, and
+    cannot be reaped until they have."""
     for child in children:
-        child.poll()
+        if wait_s <= 0:
+            child.poll()
+            continue
+        try:
+            child.wait(timeout=wait_s)
+        except subprocess.TimeoutExpired:
+            pass
 
 
 def listening_addrs(pid: int, port: int) -> set[str]:

@@ -39,7 +39,7 @@ def encode_pool(visual: VisualSide, n: int, chunk: int = 256) -> tuple[list[Scen
     from splitvlm.data.scenes import sample_scene
 
     rng = rng_for(TRAIN_STREAM, POOL_STREAM_OFFSET)
-    scenes = [sample_scene(rng) for _ in range(n)]
+    scenes = [sample_scene(rng) for _ in range(n)]  # the same as encode_pool_scenes(n)
     size = visual.cfg.vision.image_size
     out = []
     for start in range(0, n, chunk):
@@ -47,6 +47,14 @@ def encode_pool(visual: VisualSide, n: int, chunk: int = 256) -> tuple[list[Scen
                   for i, s in enumerate(scenes[start:start + chunk])]
         out.append(visual(torch.from_numpy(np.stack(images))))
     return scenes, torch.cat(out)
+
+
+def encode_pool_scenes(n: int) -> list[Scene]:
+    """The pool's scenes alone (their tokens were cached by an earlier encode_pool)."""
+    from splitvlm.data.scenes import sample_scene
+
+    rng = rng_for(TRAIN_STREAM, POOL_STREAM_OFFSET)
+    return [sample_scene(rng) for _ in range(n)]
 
 
 def question_batch(
@@ -114,10 +122,16 @@ def train_lm(tier: str, cfg: TrainConfig, ckpt_dir: Path, run_dir: Path) -> dict
     visual_doc = zoo.read_meta(ckpt_dir / "visual")
     tok = Tokenizer()
     lm = LM(zoo.lm_config(tier, visual.cfg))
-    lm.set_occupancy_head(*visual.occupancy_head())
+    lm.set_cell_head(*visual.cell_head_params())
     run = Run(lm, cfg, run_dir / f"lm-{tier}-state.pt")
     log(f"lm {tier}: {zoo.n_params(lm)} parameters; encoding {POOL_SCENES} pool scenes")
-    scenes, pool = encode_pool(visual, POOL_SCENES)
+    pool_path = run_dir / f"pool-{visual_doc['hash']}-{POOL_SCENES}.pt"
+    if pool_path.exists():  # every LM trains on the same pool: encode it once
+        scenes, pool = encode_pool_scenes(POOL_SCENES), torch.load(pool_path)
+    else:
+        scenes, pool = encode_pool(visual, POOL_SCENES)
+        run_dir.mkdir(parents=True, exist_ok=True)
+        torch.save(pool, pool_path)
     valid = validation_set(visual)
     rng = np.random.default_rng([TRAIN_STREAM, 7, run.step])
     lm.train()

@@ -28,7 +28,7 @@ def random_lm() -> LM:
             if isinstance(module, nn.Linear):
                 module.weight.normal_(0, 0.2)
         model.pos_emb.weight.normal_(0, 1.0)
-        model.set_occupancy_head(torch.randn(2, model.cfg.visual_dim), torch.zeros(2))
+        model.set_cell_head(torch.randn(13, model.cfg.visual_dim), torch.zeros(13))
     return model.eval()
 
 

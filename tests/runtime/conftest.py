@@ -28,7 +28,7 @@ def visual_side() -> VisualSide:
 def edge_lm(visual_side: VisualSide) -> LM:
     torch.manual_seed(1)
     lm = LM(lm_config("edge", visual_side.cfg)).eval()
-    lm.set_occupancy_head(*visual_side.occupancy_head())  # exercise the object-rank path
+    lm.set_cell_head(*visual_side.cell_head_params())  # exercise the object-rank path
     return lm
 
 

@@ -19,10 +19,10 @@ def test_edge_lm_tokens_equal_torch_generate(
     tok = Tokenizer()
     pixels = np.stack([s.image() for s in samples])  # (30, 64, 64, 3)
     visual = OrtVisual(model_dir).run(pixels, 8)  # (30, 9, 128)
-    expected = edge_lm.generate(torch.from_numpy(visual), prompts, tok.pad_id, tok.eos_id,
+    never = -1  # no stop token: compare all 12 tokens of every row
+    expected = edge_lm.generate(torch.from_numpy(visual), prompts, tok.pad_id, never,
                                 max_new_tokens=12)  # one left-padded batch
-    got = OrtEdgeLM(model_dir).generate(visual, prompts, tok.pad_id, tok.eos_id,
-                                        max_new_tokens=12)
+    got = OrtEdgeLM(model_dir).generate(visual, prompts, tok.pad_id, never, max_new_tokens=12)
     assert len(got) == 30 and all(len(row) == 12 for row in expected)
     assert got == expected
 
