@@ -1,6 +1,6 @@
 """`splitvlm bench split`: fixed plans vs the planner vs the oracle, per network profile.
 
-    sudo splitvlm bench split --json --plot split.png -- --profiles lan,congested --requests 36
+    sudo splitvlm bench split --json --plot split.png --profiles lan,congested --change
 
 Per profile, the emulated testbed (namespaces, tbf, delaying relays, the edge at a quarter
 core) runs the three tiers; this process asks the edge over its unix socket. Every request of
@@ -10,7 +10,8 @@ split-0..L) and on `plan="auto"` under every preset, request-major with the plan
 after a discarded warm-up pass. The figures and their targets are in split_stats; `--change`
 adds the adaptation test on wifi: auto/fastest back to back, the edge-fog bandwidth drops 10x
 after `--change-before` requests, and `change.requests_to_switch` counts the requests until
-the chosen plan changes. Needs root (the testbed); the testbed is removed on any exit.
+the chosen placement changes (precision aside). Needs root (the testbed); the testbed is
+removed on any exit, Ctrl-C and SIGTERM included.
 """
 
 from __future__ import annotations
@@ -64,12 +65,17 @@ def _args(extra: list[str]) -> argparse.Namespace:
                    help="weights and ONNX graphs (default: the shipped ones)")
     p.add_argument("--threads", type=int, default=1, help="compute threads per tier")
     p.add_argument("--prefix", default="svbench", help="testbed name prefix")
+    p.add_argument("--gap-s", type=float, default=0.0,
+                   help="idle seconds before each request (0.1: every request starts with the "
+                        "edge's full CPU quota; 0: back to back, the quota carries over)")
     args = p.parse_args(extra)
     args.profiles = [name.strip() for name in args.profiles.split(",") if name.strip()]
     for name in args.profiles:
         get_profile(name)  # ValueError lists the valid names
     if args.requests < 1 or args.warmup < 0 or args.change_before < 1 or args.change_after < 1:
         p.error("--requests, --change-before and --change-after must be >= 1, --warmup >= 0")
+    if not 0 <= args.gap_s <= 10:
+        p.error(f"--gap-s={args.gap_s} must be in 0..10")
     if not (args.checkpoints / "visual.json").exists():
         p.error(f"--checkpoints {args.checkpoints}: no visual.json (train or pass another dir)")
     return args
@@ -105,7 +111,8 @@ def run(extra: list[str]) -> dict[str, Any]:
         json.loads((args.checkpoints / "visual.json").read_text())["config"])
     labels = run_labels(plan_names(graph), list(PRESETS))
     requests, warm = workload(args.requests), warmup(args.warmup)
-    options = BedOptions(args.checkpoints.resolve(), args.threads, args.prefix)
+    options = BedOptions(args.checkpoints.resolve(), args.threads, args.prefix,
+                         gap_s=args.gap_s)
     started, load_before = time.perf_counter(), machine()["loadavg"]
     profiles: dict[str, Any] = {}
     all_runs: list[Run] = []
@@ -131,7 +138,7 @@ def run(extra: list[str]) -> dict[str, Any]:
     mape_adjusted, _ = overall_mape(all_runs, adjusted=True)
     doc: dict[str, Any] = {
         "requests": args.requests, "warmup": args.warmup, "plans": labels,
-        "checkpoints": str(options.checkpoints), "threads": args.threads,
+        "checkpoints": str(options.checkpoints), "threads": args.threads, "gap_s": args.gap_s,
         "profiles": profiles, "mape": mape, "mape_n": n_auto,
         "mape_length_adjusted": mape_adjusted,
         "machine": {**machine(), "loadavg_before": load_before},

@@ -36,7 +36,7 @@ def render_result(r: dict[str, Any]) -> str:
     m = r["machine"]
     lines = [f"{r['requests']} requests x {len(r['plans'])} plans per profile "
              f"(+{r['warmup']} warm-up), checkpoints {r['checkpoints']}, {r['threads']} "
-             f"thread(s)/tier; {m['cpu']}, {m['cores']} cores, load "
+             f"thread(s)/tier, gap {r.get('gap_s', 0):g} s; {m['cpu']}, {m['cores']} cores, load "
              f"{m['loadavg_before'][0]:.1f} -> {m['loadavg'][0]:.1f}; {r['wall_s']:.0f} s"]
     for name, prof in r["profiles"].items():
         p = prof["profile"]

@@ -28,6 +28,7 @@ from tqdm import tqdm
 from splitvlm.bench.split_workload import BenchRequest
 from splitvlm.errors import SplitVLMError
 from splitvlm.evaluate import normalise
+from splitvlm.plan.plan import Plan
 from splitvlm.plan.qtype import ANSWER_TOKENS, classify
 from splitvlm.sdk import Answer, Client
 from splitvlm.testbed import Testbed
@@ -51,6 +52,7 @@ class BedOptions:
     ports: dict[str, int] = field(
         default_factory=lambda: {"edge": 43051, "fog": 43052, "cloud": 43053})
     deadline_s: float = 60.0  # per request; generous, so that it never shapes a plan
+    gap_s: float = 0.0  # idle time before each request (0.1 = one CFS period: a full quota)
 
 
 @dataclass(frozen=True)
@@ -70,6 +72,7 @@ class Run:
     predicted_edge_s: float | None = None  # auto only: the planner's edge compute seconds
     words: int = 0  # answer tokens (one word each, end-of-answer not counted)
     predicted_adjusted_s: float | None = None  # auto only: see `length_adjusted`
+    placement: str = ""  # where the stages ran and what crossed each link, precision aside
 
 
 def run_labels(plan_names: Sequence[str], presets: Sequence[str]) -> list[str]:
@@ -138,6 +141,8 @@ class TierBed:
         assert self.client is not None and self.cpu is not None, "use TierBed as a context"
         plan, preset = ("auto", label.removeprefix(AUTO)) if label.startswith(AUTO) else (
             label, "")
+        if self.options.gap_s > 0:
+            time.sleep(self.options.gap_s)
         cpu0 = self.cpu.read()
         t0 = time.perf_counter()
         try:
@@ -158,29 +163,31 @@ class TierBed:
                    predicted_edge_s=predicted.get("edge_compute_s"),
                    words=len(answer.text.split()),
                    predicted_adjusted_s=length_adjusted(predicted, request.question,
-                                                        len(answer.text.split())))
+                                                        len(answer.text.split())),
+                   placement=placement(answer.plan))
 
     # --- the measured passes -----------------------------------------------------------------
 
     def measure(self, requests: Sequence[BenchRequest], labels: Sequence[str],
                 warmup: Sequence[BenchRequest]) -> list[Run]:
         """A discarded warm-up pass, then every label on every request, request-major, in a
-        fresh (seeded) order per request: what ran just before a plan (the edge's CPU quota
-        left in the period, the fog's engine state) is then the same for every plan."""
+        fresh random order per request (seeded by profile and request): what ran just before
+        a plan (the edge's CPU quota left in the period, the fog's engine state) is then alike
+        for every plan in expectation."""
         for request in _progress(warmup, f"{self.profile.name} warm-up"):
             for label in labels:
                 self.ask(request, label)
         runs = []
         for request in _progress(requests, self.profile.name):
             order = list(labels)
-            random.Random(request.index).shuffle(order)
+            random.Random(f"{self.profile.name}/{request.index}").shuffle(order)
             runs += [self.ask(request, label) for label in order]
         return runs
 
     def change_experiment(self, requests: Sequence[BenchRequest], before: int, after: int,
                           factor: float, preset: str = CHANGE_PRESET) -> dict[str, object]:
         """auto/`preset` requests back to back; after `before` of them the edge-fog bandwidth
-        drops by `factor`. How many requests until the chosen plan changes? (`vacuous`: the
+        drops by `factor`. How many requests until the chosen placement changes? (`vacuous`: the
         plan chosen before the drop sends nothing over that link, so it need not change.)"""
         label = AUTO + preset
         link = getattr(self.profile, CHANGE_LINK)
@@ -189,29 +196,42 @@ class TierBed:
         self.bed.set_bandwidth(CHANGE_LINK, link.bandwidth_bps / factor)
         dropped = time.perf_counter()
         runs_after: list[Run] = []
-        switch: int | None = None  # requests after the drop until the choice changed
+        switch: int | None = None  # requests after the drop until the placement changed
         switched_s: float | None = None
-        from_plan = runs_before[-1].chosen if runs_before else ""
+        last = runs_before[-1] if runs_before else None
         for k in _progress(range(after), "change: after"):
             run = self.ask(requests[(before + k) % len(requests)], label)
             runs_after.append(run)
-            if switch is None and run.chosen and run.chosen != from_plan:
+            if (switch is None and last is not None and run.placement
+                    and run.placement != last.placement):
                 switch, switched_s = k + 1, time.perf_counter() - dropped
         return {
             "profile": self.profile.name, "preset": preset, "link": CHANGE_LINK,
             "bandwidth_before_bps": link.bandwidth_bps,
             "bandwidth_after_bps": link.bandwidth_bps / factor,
             "requests_before": before, "requests_after": after,
-            "from": from_plan, "to": None if switch is None else runs_after[switch - 1].chosen,
+            "from": last.placement if last else None,
+            "to": None if switch is None else runs_after[switch - 1].placement,
             "requests_to_switch": switch, "seconds_to_switch": switched_s,
-            "vacuous": not runs_before or not runs_before[-1].link_bytes.get("edge-fog"),
-            "choices_before": [r.chosen for r in runs_before],
-            "choices_after": [r.chosen for r in runs_after],
+            "vacuous": last is None or not last.link_bytes.get("edge-fog"),
+            "choices_before": [r.placement for r in runs_before],
+            "choices_after": [r.placement for r in runs_after],
             "median_latency_before_s": _median([r.latency_s for r in runs_before]),
             "median_latency_after_s": _median([r.latency_s for r in runs_after]),
             "predicted_before_s": [r.predicted_s for r in runs_before],
             "predicted_after_s": [r.predicted_s for r in runs_after],
         }
+
+
+def placement(plan: Plan) -> str:
+    """The plan without its precisions, e.g. 'edge[0:8] -int8_lz4-> fog[8:12]': an int8/fp32
+    flip of the edge's vision is not a change of where the work runs or what is sent."""
+    parts = []
+    for i, step in enumerate(plan.steps):
+        parts.append(f"{step.tier.value}[{step.start}:{step.stop}]")
+        if i < len(plan.encodings):
+            parts.append(f"-{plan.encodings[i].value}->")
+    return " ".join(parts)
 
 
 def length_adjusted(predicted: dict[str, float], question: str, words: int) -> float | None:

@@ -18,8 +18,8 @@ from splitvlm.training.visual import train_visual
 VISUAL = TrainConfig(steps=1000, lr=1.5e-3, eval_every=250)
 LMS = {
     "edge": TrainConfig(steps=4000, lr=2e-3, eval_every=250),
-    "fog": TrainConfig(steps=2500, lr=2e-3, eval_every=250),
-    "cloud": TrainConfig(steps=2000, lr=1.5e-3, batch_size=64, eval_every=250),
+    "fog": TrainConfig(steps=3500, lr=2e-3, eval_every=250),
+    "cloud": TrainConfig(steps=1500, lr=2e-3, eval_every=250),
 }
 
 

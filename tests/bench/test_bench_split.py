@@ -1,0 +1,78 @@
+"""`splitvlm bench split` end to end on one profile and one request: the result's shape and
+its arithmetic, not its speed. Needs root for the testbed (skipped with the reason otherwise)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from splitvlm.bench import split
+from splitvlm.bench.split_workload import workload
+from splitvlm.data.questions import QTYPES
+from splitvlm.testbed import root_reason
+from splitvlm.testbed.netns import existing_namespaces
+
+REASON = root_reason()
+PREFIX = "svbst"  # not the bench's default, nor the testbed tests'
+
+
+def test_workload_is_type_balanced_camera_jpegs() -> None:
+    requests = workload(36)
+    assert [r.qtype for r in requests] == [QTYPES[i % 9] for i in range(36)]
+    assert all(r.image.startswith(b"\xff\xd8") for r in requests)  # JPEG
+    assert 20_000 < sum(len(r.image) for r in requests) / 36 < 80_000
+    assert workload(3) == requests[:3]  # a fixed stream
+
+
+def _median_ratio(num: float | None, den: float | None) -> float:
+    assert num is not None and den is not None and den > 0
+    return num / den
+
+
+@pytest.mark.root
+@pytest.mark.timeout(300)
+@pytest.mark.skipif(REASON is not None, reason=REASON or "")
+def test_bench_split_smoke(checkpoints: Path, tmp_path: Path) -> None:
+    result = split.run(["--profiles", "wifi", "--requests", "1", "--warmup", "0",
+                        "--change", "--change-before", "2", "--change-after", "2",
+                        "--checkpoints", str(checkpoints), "--prefix", PREFIX])
+    json.dumps(result)  # what --json prints
+    assert not any(ns.startswith(PREFIX + "-") for ns in existing_namespaces())  # torn down
+    labels = result["plans"]
+    assert labels[:5] == ["edge-only", "edge-vision+fog-lm", "edge-vision+cloud-lm", "fog-all",
+                          "cloud-all"]
+    assert {"auto/fastest", "auto/balanced", "auto/most-accurate", "auto/battery"} <= set(labels)
+    prof: dict[str, Any] = result["profiles"]["wifi"]
+    for label in labels:
+        p = prof["plans"][label]
+        assert p["n"] == 1 and p["failures"] == 0, p
+        assert 0 < p["median_latency_s"] <= p["p95_latency_s"]
+        assert 0.0 <= p["accuracy"] <= 1.0 and p["edge_cpu_s"] >= 0
+    assert prof["plans"]["edge-only"]["bytes"].get("edge-fog", 0) == 0
+    assert prof["plans"]["cloud-all"]["bytes"]["fog-cloud"] > 10_000  # the camera JPEG
+    for label in labels[-4:]:
+        assert prof["plans"][label]["median_predicted_s"] > 0
+    plans, oracle = prof["plans"], prof["oracle"]["median_latency_s"]
+    assert oracle <= min(plans[label]["median_latency_s"] for label in labels)
+    assert prof["fastest_vs_oracle"] == pytest.approx(
+        _median_ratio(plans["auto/fastest"]["median_latency_s"], oracle))
+    assert prof["balanced_vs_oracle"] == pytest.approx(_median_ratio(
+        plans["auto/balanced"]["median_latency_s"], prof["oracle_accurate"]["median_latency_s"]))
+    assert prof["cloud_only_vs_balanced"] == pytest.approx(_median_ratio(
+        plans["cloud-all"]["median_latency_s"], plans["auto/balanced"]["median_latency_s"]))
+    top = prof["most_accurate_fixed"]
+    assert prof["balanced_accuracy_gap_pt"] == pytest.approx(
+        (top["accuracy"] - plans["auto/balanced"]["accuracy"]) * 100)
+    assert result["mape_n"] == 4 and result["mape"] >= 0
+    change = result["change"]
+    assert len(change["choices_before"]) == 2 and len(change["choices_after"]) == 2
+    assert change["bandwidth_after_bps"] == pytest.approx(change["bandwidth_before_bps"] / 10)
+    assert {t["figure"] for t in result["targets"]} >= {
+        "profiles.wifi.fastest_vs_oracle", "mape", "change.requests_to_switch"}
+    text = split.render(result)
+    assert "target" in text and "fastest_vs_oracle" in text
+    split.plot(result, str(tmp_path / "split.png"))
+    assert (tmp_path / "split.png").stat().st_size > 0
