@@ -12,6 +12,8 @@ the fog answers from the visual tokens it cached. Reported:
                      edge->fog round trips (echo probes) + the fog LM's own time for that
                      question alone (torch, same threads, no services)
     cold_vs_hit      median cold-turn latency / median hit-turn latency
+    by_profile       the same cold/hit ratio with the tiers in the emulated testbed, per
+                     network profile (root only; otherwise the reason it was skipped)
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
+from pathlib import Path
 from typing import Any
 
 import grpc
@@ -46,6 +49,11 @@ def _args(extra: list[str]) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="splitvlm bench cache")
     p.add_argument("--images", type=int, default=20)
     p.add_argument("--turns", type=int, default=5)
+    p.add_argument("--profiles", default="lan,wifi,lte,congested",
+                   help="testbed profiles for by_profile ('' to skip)")
+    p.add_argument("--profile-images", type=int, default=6,
+                   help="dialogues per testbed profile")
+    p.add_argument("--checkpoints", type=Path, default=CHECKPOINT_DIR)
     return p.parse_args(extra)
 
 
@@ -85,15 +93,16 @@ def _rtt_s(target: str, n: int = 20) -> float:
     return statistics.median(times)
 
 
-def _lm_alone_s(dialogs: list[tuple[Scene, bytes, list[str]]]) -> dict[tuple[int, int], float]:
+def _lm_alone_s(dialogs: list[tuple[Scene, bytes, list[str]]], checkpoints: Path
+                ) -> dict[tuple[int, int], float]:
     """The fog LM's own time per (image, turn): torch, batch 1, on the same visual tokens."""
     torch.set_num_threads(1)
     tok = Tokenizer()
-    visual, lm = zoo.load_visual(CHECKPOINT_DIR), zoo.load_lm("fog", CHECKPOINT_DIR)
+    visual, lm = zoo.load_visual(checkpoints), zoo.load_lm("fog", checkpoints)
     out = {}
     with torch.no_grad():
         for i, (_, jpeg, questions) in enumerate(dialogs):
-            tokens = visual(torch.from_numpy(preprocess(jpeg, 64)[None]))
+            tokens = visual(torch.from_numpy(preprocess(jpeg, 64)[None].copy()))
             for j, q in enumerate(questions):
                 prompt = [tok.encode(q) + [tok.ans_id]]
                 lm.generate(tokens, prompt, tok.pad_id, tok.eos_id)  # warm
@@ -109,17 +118,18 @@ def _lm_alone_s(dialogs: list[tuple[Scene, bytes, list[str]]]) -> dict[tuple[int
 def run(extra: list[str]) -> dict[str, Any]:
     args = _args(extra)
     dialogs = dialogues(args.images, args.turns)
-    cluster = start_cluster()
+    cluster = start_cluster(env={"SPLITVLM_CHECKPOINT_DIR": str(args.checkpoints),
+                                 "SPLITVLM_THREADS": "1"})
     try:
         with Client(cluster.edge) as client:
-            baseline = _phase(client, dialogs, cached=False)
-            before = _vision_runs(cluster)
+            before = _vision_runs(cluster)  # the cached phase first: no image seen yet
             cached = _phase(client, dialogs, cached=True)
             vision_runs = _vision_runs(cluster) - before
+            baseline = _phase(client, dialogs, cached=False)  # no_cache: never uses it
         rtt_s = _rtt_s(cluster.edge) + _rtt_s(cluster.tiers["fog"].target)
     finally:
         cluster.stop()
-    lm_alone = _lm_alone_s(dialogs)
+    lm_alone = _lm_alone_s(dialogs, args.checkpoints)
     hits = [t for t in cached if t["turn"] > 0]
     floors = [rtt_s + lm_alone[(t["image"], t["turn"])] for t in hits]
     hit_median = statistics.median(t["latency_s"] for t in hits)
@@ -137,8 +147,33 @@ def run(extra: list[str]) -> dict[str, Any]:
         "hit_vs_floor": hit_median / statistics.median(floors),
         "rtt_s": rtt_s, "cold_latency_s": cold_median, "cold_vs_hit": cold_median / hit_median,
         "baseline_latency_s": statistics.median(t["latency_s"] for t in baseline),
-        "answers_identical": answers_equal, "by_profile": {},
+        "answers_identical": answers_equal,
+        "by_profile": _by_profile(args, dialogs[:args.profile_images]),
     }
+
+
+def _by_profile(args: argparse.Namespace, dialogs: list[tuple[Scene, bytes, list[str]]]
+                ) -> dict[str, Any]:
+    """Cold and hit turns of the same dialogues with the tiers in the testbed, per profile."""
+    names = [n for n in args.profiles.split(",") if n]
+    if not names:
+        return {}
+    from splitvlm.bench.split_runner import BedOptions, TierBed
+    from splitvlm.testbed import get_profile, root_reason
+
+    reason = root_reason()
+    if reason is not None:
+        return {"skipped": reason}
+    out: dict[str, Any] = {}
+    for name in names:
+        with TierBed(get_profile(name), BedOptions(args.checkpoints)) as bed:
+            assert bed.client is not None
+            turns = _phase(bed.client, dialogs, cached=True)
+        cold = statistics.median(t["latency_s"] for t in turns if t["turn"] == 0)
+        hit = statistics.median(t["latency_s"] for t in turns if t["turn"] > 0)
+        out[name] = {"cold_s": cold, "hit_s": hit, "cold_vs_hit": cold / hit,
+                     "hit_turn_bytes": max(t["bytes"] for t in turns if t["turn"] > 0)}
+    return out
 
 
 def _phase(client: Client, dialogs: list[tuple[Scene, bytes, list[str]]], cached: bool
@@ -175,6 +210,9 @@ def render(r: dict[str, Any]) -> str:
         f"hit floor          {r['floor_s'] * 1e3:7.1f} ms (round trips {r['rtt_s'] * 1e3:.1f} ms"
         f" + fog LM alone)   hit_vs_floor {r['hit_vs_floor']:.3f}",
         f"cold_vs_hit        {r['cold_vs_hit']:.2f}   answers identical: {r['answers_identical']}",
+        *[f"  {name:10s} cold {d['cold_s'] * 1e3:7.1f} ms  hit {d['hit_s'] * 1e3:7.1f} ms  "
+          f"cold/hit {d['cold_vs_hit']:.2f}" for name, d in r["by_profile"].items()
+          if isinstance(d, dict)],
     ])
 
 
