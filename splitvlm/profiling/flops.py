@@ -9,7 +9,8 @@
                                          4·Q·N·D, MLP ratio 2: 8·Q·D², bottleneck 2·Q·D·rank
     project.down, lowrank                2·N·D·rank; linear / mlp: identity, 0
     project.up                           2·N'·r_in·Dl (+ 8·N'·r_in² for the mlp kind)
-    LM prefill over T = N' + text        2·N'·Dl·d (visual_in) + 4·N'·Dl (occupancy read) +
+    LM prefill over T = N' + text        2·N'·Dl·d (visual_in) + 2·N'·Dl·13 (cell-head read)
+                                         + 2·N'·13·d (attribute embedding) +
                                          depth·(8·T·d² + 4·T²·d + 4·r·T·d²) + 2·T·d·V (tied
                                          head, on every position as LM.forward computes it)
     LM decode, one token, K keys         depth·(8·d² + 4·K·d + 4·r·d²) + 2·d·V
@@ -24,6 +25,7 @@ from __future__ import annotations
 from splitvlm.model.lm import LMConfig
 from splitvlm.model.projector import ProjectorConfig
 from splitvlm.model.vision import VisionConfig
+from splitvlm.model.vlm import CELL_HEAD_WIDTH
 from splitvlm.stages import StageKind
 
 PROMPT_TOKENS = 8  # a typical question + <ans>, in tokens
@@ -80,8 +82,9 @@ def lm_prefill_flops(lm: LMConfig, prompt_tokens: int = PROMPT_TOKENS) -> int:
     block = attention_flops(t, t, t, d) + mlp_flops(t, d, lm.mlp_ratio)
     head = linear_flops(t, d, lm.vocab_size)
     visual_in = linear_flops(lm.n_visual, lm.visual_dim, d)
-    occupancy = linear_flops(lm.n_visual, lm.visual_dim, 2)  # the object-rank read
-    return visual_in + occupancy + lm.depth * block + head
+    cells = linear_flops(lm.n_visual, lm.visual_dim, CELL_HEAD_WIDTH)  # the frozen cell head
+    attrs = linear_flops(lm.n_visual, CELL_HEAD_WIDTH, d)  # its probabilities, embedded
+    return visual_in + cells + attrs + lm.depth * block + head
 
 
 def lm_decode_flops(lm: LMConfig, kv_len: int) -> int:
