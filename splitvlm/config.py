@@ -10,7 +10,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import tomllib
 from collections.abc import Mapping
@@ -110,7 +109,3 @@ def load_config(tier: str | None, path: Path | None = None,
     kinds = {"Tier": Tier, "Precision": Precision, "int": int, "float": float, "str": str}
     typed = {k: _coerce(k, kinds[str(types[k])], v) for k, v in values.items()}
     return ServiceConfig(**typed)
-
-
-def replace(config: ServiceConfig, **changes: Any) -> ServiceConfig:
-    return dataclasses.replace(config, **changes)

@@ -1,4 +1,4 @@
-"""The shared visual side (encoder + projector + dense cell heads) and the whole VLM.
+"""The shared visual side: encoder + projector + the dense cell head used to pretrain it.
 
 The visual side is one model for every tier; its `version` hash keys cached features and
 tells an LM which visual side it was trained on.
@@ -12,7 +12,6 @@ import torch
 from torch import nn
 
 from splitvlm.data.sets import CELL_FIELDS
-from splitvlm.model.lm import LM
 from splitvlm.model.projector import Projector, ProjectorConfig
 from splitvlm.model.vision import VisionConfig, VisionEncoder
 
@@ -51,17 +50,3 @@ class VisualSide(nn.Module):
     def cell_head_params(self) -> tuple[torch.Tensor, torch.Tensor]:
         """The cell head's weight (13, Dl) and bias (13,), for an LM's frozen copy."""
         return self.cell_head.weight.detach(), self.cell_head.bias.detach()
-
-
-class VLM(nn.Module):
-    """A visual side and one LM: pixels + question ids -> greedy answer ids."""
-
-    def __init__(self, visual: VisualSide, lm: LM) -> None:
-        super().__init__()
-        self.visual, self.lm = visual, lm
-
-    @torch.no_grad()
-    def answer(
-        self, pixels: torch.Tensor, prompts: list[list[int]], pad_id: int, eos_id: int
-    ) -> list[list[int]]:
-        return self.lm.generate(self.visual(pixels), prompts, pad_id, eos_id)
