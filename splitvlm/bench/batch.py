@@ -19,8 +19,8 @@ token: the engine's prefill produces that token, so they add no decode step, and
 cumulative `batch_mean` (its Status RPC) covers the concurrent phase alone. `stages` breaks
 each request's time down by the tier timings and link times of its answer: mean seconds, and
 `busy`, seconds summed over the phase per wall second (how many requests were in that stage
-on average; for a compute stage above 1, its runs overlapped). `cores_used` is the process's
-CPU seconds per wall second: on a shared machine, a phase that gets fewer cores than it could
+on average; for a compute stage above 1, its runs overlapped). `cores_used` is CPU seconds per wall second of
+this process and the three tier processes (of this process alone with `--embedded`): on a shared machine, a phase that gets fewer cores than it could
 use is CPU-bound, and the speedup tends to the ratio of `cpu_ms_per_token`.
 """
 
@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 import time
 from dataclasses import dataclass
@@ -70,7 +71,7 @@ class Outcome:
 class PhaseRun:
     outcomes: list[Outcome]  # in request order
     wall_s: float
-    cpu_s: float  # CPU seconds of this whole process (all three tiers and the clients)
+    cpu_s: float  # CPU seconds of this process (clients) and the tier processes, if any
 
 
 def _args(extra: list[str]) -> argparse.Namespace:
@@ -130,8 +131,18 @@ async def ask_one(client: AsyncClient, request: BenchRequest, max_new_tokens: in
     return Outcome(tuple(tokens), ttft_s if tokens else latency_s, latency_s, stages)
 
 
+def cpu_seconds(pids: list[int]) -> float:
+    """CPU time of this process and of the given other processes (the tiers), in seconds."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = time.process_time()
+    for pid in pids:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total += (int(fields[11]) + int(fields[12])) / ticks  # utime + stime
+    return total
+
+
 async def run_phase(target: str, requests: list[BenchRequest], clients: int, desc: str,
-                    max_new_tokens: int = 0) -> PhaseRun:
+                    max_new_tokens: int = 0, pids: list[int] | None = None) -> PhaseRun:
     """`clients` streaming clients work through `requests`; clients=1 is the one-at-a-time
     baseline."""
     outcomes: list[Outcome | None] = [None] * len(requests)
@@ -144,12 +155,12 @@ async def run_phase(target: str, requests: list[BenchRequest], clients: int, des
                 outcomes[i] = await ask_one(client, requests[i], max_new_tokens)
                 bar.update()
 
-    t0, cpu0 = time.perf_counter(), time.process_time()
+    t0, cpu0 = time.perf_counter(), cpu_seconds(pids or [])
     try:
         await asyncio.gather(*(worker() for _ in range(min(clients, len(requests)))))
     finally:
         bar.close()
-    wall_s, cpu_s = time.perf_counter() - t0, time.process_time() - cpu0
+    wall_s, cpu_s = time.perf_counter() - t0, cpu_seconds(pids or []) - cpu0
     assert all(o is not None for o in outcomes)
     return PhaseRun([o for o in outcomes if o is not None], wall_s, cpu_s)
 
@@ -194,8 +205,9 @@ async def measure(args: argparse.Namespace) -> dict[str, Any]:
                "SPLITVLM_MAX_CONCURRENT_RPCS": str(max(64, 2 * clients))}
         procs = await asyncio.to_thread(start_cluster, env)
         try:
-            ours, base, batch_mean = await phases(procs.edge, procs.tiers["cloud"].target,
-                                                  requests, clients)
+            ours, base, batch_mean = await phases(
+                procs.edge, procs.tiers["cloud"].target, requests, clients,
+                [tp.proc.pid for tp in procs.tiers.values()])
         finally:
             await asyncio.to_thread(procs.stop)
     baseline, concurrent = summary(base), summary(ours)
@@ -211,13 +223,14 @@ async def measure(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
-async def phases(edge: str, cloud: str, requests: list[BenchRequest], clients: int
-                 ) -> tuple[PhaseRun, PhaseRun, float]:
-    """(concurrent, one-at-a-time, cloud batch mean during the concurrent phase)."""
+async def phases(edge: str, cloud: str, requests: list[BenchRequest], clients: int,
+                 pids: list[int] | None = None) -> tuple[PhaseRun, PhaseRun, float]:
+    """(concurrent, one-at-a-time, cloud batch mean during the concurrent phase); `pids`:
+    the tier processes, whose CPU time counts with this process's."""
     await run_phase(edge, requests[:WARMUP], WARMUP, "warm-up", max_new_tokens=1)
-    ours = await run_phase(edge, requests, clients, "concurrent")
+    ours = await run_phase(edge, requests, clients, "concurrent", pids=pids)
     batch_mean = await cloud_batch_mean(cloud)
-    base = await run_phase(edge, requests, 1, "one at a time")
+    base = await run_phase(edge, requests, 1, "one at a time", pids=pids)
     return ours, base, batch_mean
 
 
