@@ -19,9 +19,10 @@ token: the engine's prefill produces that token, so they add no decode step, and
 cumulative `batch_mean` (its Status RPC) covers the concurrent phase alone. `stages` breaks
 each request's time down by the tier timings and link times of its answer: mean seconds, and
 `busy`, seconds summed over the phase per wall second (how many requests were in that stage
-on average; for a compute stage above 1, its runs overlapped). `cores_used` is CPU seconds per wall second of
-this process and the three tier processes (of this process alone with `--embedded`): on a shared machine, a phase that gets fewer cores than it could
-use is CPU-bound, and the speedup tends to the ratio of `cpu_ms_per_token`.
+on average; for a compute stage above 1, its runs overlapped). `cores_used` is CPU seconds
+per wall second of this process and the three tier processes (this process alone with
+`--embedded`): on a shared machine, a phase that gets fewer cores than it could use is
+CPU-bound, and the speedup tends to the ratio of `cpu_ms_per_token`.
 """
 
 from __future__ import annotations
