@@ -73,6 +73,8 @@ class Run:
     words: int = 0  # answer tokens (one word each, end-of-answer not counted)
     predicted_adjusted_s: float | None = None  # auto only: see `length_adjusted`
     placement: str = ""  # where the stages ran and what crossed each link, precision aside
+    signature: str = ""  # the plan that ran: placement with the edge's vision precision
+    served_s: float | None = None  # the edge's own latency: call received -> answer sent
 
 
 def run_labels(plan_names: Sequence[str], presets: Sequence[str]) -> list[str]:
@@ -164,7 +166,9 @@ class TierBed:
                    words=len(answer.text.split()),
                    predicted_adjusted_s=length_adjusted(predicted, request.question,
                                                         len(answer.text.split())),
-                   placement=placement(answer.plan))
+                   placement=placement(answer.plan),
+                   signature=placement(answer.plan, precision=True),
+                   served_s=answer.latency_s or None)
 
     # --- the measured passes -----------------------------------------------------------------
 
@@ -223,12 +227,15 @@ class TierBed:
         }
 
 
-def placement(plan: Plan) -> str:
+def placement(plan: Plan, precision: bool = False) -> str:
     """The plan without its precisions, e.g. 'edge[0:8] -int8_lz4-> fog[8:12]': an int8/fp32
-    flip of the edge's vision is not a change of where the work runs or what is sent."""
+    flip of the edge's vision is not a change of where the work runs or what is sent.
+    `precision`: with it, for steps that run something ('edge[0:8]int8 -int8_lz4-> ...'), which
+    names the plan that ran whichever label (fixed plan or preset) chose it."""
     parts = []
     for i, step in enumerate(plan.steps):
-        parts.append(f"{step.tier.value}[{step.start}:{step.stop}]")
+        tag = step.precision.value if precision and step.stop > step.start else ""
+        parts.append(f"{step.tier.value}[{step.start}:{step.stop}]{tag}")
         if i < len(plan.encodings):
             parts.append(f"-{plan.encodings[i].value}->")
     return " ".join(parts)
