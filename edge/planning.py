@@ -57,8 +57,8 @@ class EdgePlanner:
                      accuracy: AccuracyTable, next_hop: GrpcForwarder | None,
                      edge_precision: Precision) -> EdgePlanner:
         profile = ComputeProfile.from_dict(graph, own_profile)
-        links = LinkSet(LinkEstimator(Link.EDGE_FOG, *UNKNOWN_LINK),
-                        LinkEstimator(Link.FOG_CLOUD, *UNKNOWN_LINK))
+        links = LinkSet(LinkEstimator(Link.EDGE_FOG, *UNKNOWN_LINK, assumed=True),
+                        LinkEstimator(Link.FOG_CLOUD, *UNKNOWN_LINK, assumed=True))
         load = LoadTracker(slots={Tier.FOG: ENGINE_SLOTS, Tier.CLOUD: ENGINE_SLOTS})
         planner = Planner(graph, profile, links, load, accuracy)
         edge = cls(graph, planner, next_hop, edge_precision)
@@ -126,8 +126,11 @@ class EdgePlanner:
         prefill = self.graph.prefill
         decode_s = stage_s.pop(prefill + 1, 0.0)
         batch = max(int(float(result.status.get("running", 1) or 1)), 1)
+        accounted = sum(t.seconds for t in result.timings) + sum(li.seconds
+                                                                 for li in result.links)
         self.planner.record(plan, Measurement(latency_s, stage_s, transfers,
-                                              max(result.tokens - 1, 0), decode_s, batch))
+                                              max(result.tokens - 1, 0), decode_s, batch,
+                                              overhead_s=latency_s - accounted))
         lm = plan.lm_tier
         if lm is not Tier.EDGE:
             self.planner.cost.load.report(lm, int(float(result.status.get("queued", 0) or 0)),

@@ -1,7 +1,8 @@
 """The cost model: predicted latency, edge energy and accuracy of a plan for one request.
 
     latency  = sum over steps  (stage compute + wait at the tier [+ prefill + tokens * per_token])
-             + sum over links crossed  (rtt + 8 * payload_bytes / bandwidth_bps)
+             + sum over links crossed  (rtt + hop overhead + 8 * payload_bytes / bandwidth_bps)
+             + the edge's per-request overhead (ComputeProfile.overhead_s, the same for all)
     energy   = edge compute seconds * edge_active_w + bytes the edge sends * edge_j_per_byte
     accuracy = AccuracyTable(LM tier, question type, visual precision)
     objective = w.latency * latency + w.energy * energy - w.accuracy * accuracy
@@ -94,6 +95,7 @@ class Prediction:
     edge_bytes: float
     steps: tuple[StepCost, ...]
     links: tuple[LinkCost, ...]
+    overhead_s: float = 0.0
 
     @property
     def feasible(self) -> bool:
@@ -103,7 +105,8 @@ class Prediction:
         """Flat entries for `Plan.predicted`: totals, then per stage, wait, decode and link."""
         out = {"latency_s": self.latency_s, "energy_j": self.energy_j,
                "accuracy": self.accuracy, "objective": self.objective,
-               "edge_compute_s": self.edge_compute_s, "edge_bytes": self.edge_bytes}
+               "edge_compute_s": self.edge_compute_s, "edge_bytes": self.edge_bytes,
+               "overhead_s": self.overhead_s}
         for step in self.steps:
             for name, seconds in step.stage_s:
                 out[f"stage.{name}.s"] = seconds
@@ -133,7 +136,8 @@ class CostModel:
         steps = tuple(self._step(plan, i, request.resolved_decode_tokens(qtype))
                       for i in range(len(plan.steps)))
         hops = tuple(self._hops(plan, request))
-        latency = sum(s.total_s for s in steps) + sum(h.seconds for h in hops)
+        overhead = self.profile.overhead_s
+        latency = sum(s.total_s for s in steps) + sum(h.seconds for h in hops) + overhead
         edge = steps[0]
         edge_compute = edge.total_s - edge.wait_s
         edge_bytes = next((h.payload_bytes for h in hops if h.link is Link.EDGE_FOG), 0.0)
@@ -143,7 +147,7 @@ class CostModel:
         objective = (weights.latency * latency + weights.energy * energy
                      - weights.accuracy * accuracy)
         return Prediction(latency, energy, accuracy, objective, edge_compute, edge_bytes,
-                          steps, hops)
+                          steps, hops, overhead)
 
     def _step(self, plan: Plan, i: int, tokens: float) -> StepCost:
         step, graph, names = plan.steps[i], self.graph, self._names
@@ -224,9 +228,9 @@ class ItemPricer:
         png = request.png_bytes or model.graph.boundary(1).nbytes()
         nbytes = (self._base_bytes + self._is_image * request.image_bytes + self._is_png * png
                   + request.question_bytes)
-        rtt = np.array([model.links[link].rtt_s for link in LINKS])
+        fixed = np.array([model.links[link].fixed_s for link in LINKS])
         bandwidth = np.array([model.links[link].bandwidth_bps for link in LINKS])
-        latency[self._transfer_cols] = rtt[self._link] + 8.0 * nbytes / bandwidth[self._link]
+        latency[self._transfer_cols] = fixed[self._link] + 8.0 * nbytes / bandwidth[self._link]
         energy[self._transfer_cols] = np.where(
             self._from_edge, nbytes * config.edge_j_per_byte, 0.0)
         energy[self._edge_compute] = latency[self._edge_compute] * config.edge_active_w

@@ -62,6 +62,7 @@ class Measurement:
     decode_s: float = 0.0  # ... in this many seconds ...
     batch: int = 1  # ... in a batch of this many requests
     failed: tuple[Link, ...] = ()  # links on which a transfer failed
+    overhead_s: float | None = None  # latency not spent in stages or links, when known
 
 
 @dataclass(frozen=True)
@@ -133,8 +134,9 @@ class Planner:
         objective_p = (weights.latency * latency_p + weights.energy * energy_p
                        - weights.accuracy * accuracy_p)
         gather = self.candidates.gather  # (max_items, n_candidates)
-        latency = latency_p[gather].sum(axis=0)  # (n_candidates,)
-        objective = objective_p[gather].sum(axis=0)  # (n_candidates,)
+        overhead = self.cost.profile.overhead_s  # the same for every plan
+        latency = latency_p[gather].sum(axis=0) + overhead  # (n_candidates,)
+        objective = objective_p[gather].sum(axis=0) + weights.latency * overhead
         allowed = self._allowed(request) & ~np.isnan(latency)
         n_allowed = int(allowed.sum())
         if not n_allowed:
@@ -191,6 +193,8 @@ class Planner:
                                                             transfer.seconds)
         for link in measured.failed:
             self.cost.links[link].observe_failure()
+        if measured.overhead_s is not None:
+            profile.observe_overhead(measured.overhead_s)
         if measured.decode_tokens > 0:
             profile.observe_decode(plan.lm_tier, measured.batch,
                                    measured.decode_s / measured.decode_tokens)

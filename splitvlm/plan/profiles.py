@@ -13,6 +13,11 @@ stages around vision have no int8 variant). A missing entry means the tier canno
 stage (no such model there): the planner rules out plans that need it. `prefill` is an ordinary
 stage entry (fp32); `decode` is priced per token from a table over batch sizes, interpolated
 linearly between measured batch sizes and extrapolated beyond the largest.
+
+`overhead_s` is what a request costs the edge besides its stages and links: taking the call,
+planning, relaying the answer. It is the same for every plan, so it never changes a ranking,
+but it is part of the latency a caller sees (and of whether a deadline holds); learnt from every
+answer as measured latency minus the stages and link times it reports.
 """
 
 from __future__ import annotations
@@ -38,6 +43,7 @@ class ComputeProfile:
         self.alpha = alpha  # EWMA weight of one new execution
         self._stages: dict[StageKey, Ewma] = {}
         self._decode: dict[Tier, dict[int, Ewma]] = {}
+        self._overhead: Ewma | None = None
         self.version = 0
         for (tier, stage, precision), seconds in (stage_s or {}).items():
             self.observe(tier, stage, precision, seconds)
@@ -117,6 +123,20 @@ class ComputeProfile:
             return last
         slope = (last - table[sizes[-2]].value) / (sizes[-1] - sizes[-2])
         return last + max(0.0, slope) * (batch - sizes[-1])
+
+    @property
+    def overhead_s(self) -> float:
+        """Seconds per request outside stages and links (0 until an answer measured it)."""
+        return 0.0 if self._overhead is None else self._overhead.value
+
+    def observe_overhead(self, seconds: float) -> None:
+        """One request's latency minus its stage and link times (clipped at 0)."""
+        seconds = max(seconds, 0.0)
+        if self._overhead is None:
+            self._overhead = Ewma(seconds, self.alpha)
+        else:
+            self._overhead.update(seconds)
+        self.version += 1
 
     def observe(self, tier: Tier, stage: int, precision: Precision, seconds: float) -> None:
         """One measured execution of `stage` on `tier` at `precision`."""

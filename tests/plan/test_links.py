@@ -31,14 +31,34 @@ def test_one_slow_transfer_is_not_a_change() -> None:
     assert link.bandwidth_bps == pytest.approx(1e9)
 
 
-def test_small_transfers_and_probes_estimate_rtt() -> None:
+def test_small_transfers_learn_the_hop_overhead_and_probes_the_network() -> None:
     link = LinkEstimator(Link.EDGE_FOG, bandwidth_bps=50e6, rtt_s=0.01)
-    for _ in range(10):
+    for _ in range(10):  # real hops of 100 B take 2 ms more than a probe's round trip
         link.observe_transfer(100, 0.012 + 8 * 100 / 50e6)
-    assert link.rtt_s == pytest.approx(0.012, rel=0.05)
-    link.probe(small_rtt_s=0.012, large_bytes=1_000_000, large_s=0.012 + 0.2)  # 40 Mbit/s
+    assert link.rtt_s == 0.01 and link.bandwidth_bps == 50e6  # the network as probed
+    assert link.overhead_s == pytest.approx(0.002, rel=0.05)
+    assert link.transfer_s(100) == pytest.approx(0.012 + 8 * 100 / 50e6, rel=0.01)
+    link.probe(small_rtt_s=0.011, large_bytes=1_000_000, large_s=0.011 + 0.2)  # 40 Mbit/s
     assert link.bandwidth_bps == pytest.approx(50e6 + 0.3 * (40e6 - 50e6))
-    assert link.transfer_s(1_000) == pytest.approx(link.rtt_s + 8_000 / link.bandwidth_bps)
+    assert link.rtt_s == pytest.approx(0.01 + 0.3 * 0.001)
+    assert link.transfer_s(1_000) == pytest.approx(
+        link.rtt_s + link.overhead_s + 8_000 / link.bandwidth_bps)
+
+
+def test_the_first_measurement_replaces_the_assumed_link() -> None:
+    link = LinkEstimator(Link.EDGE_FOG, bandwidth_bps=1e6, rtt_s=0.05, assumed=True)
+    link.reported(100e6, 0.002)  # 100x off the guess: taken at once, not as an outlier
+    assert (link.bandwidth_bps, link.rtt_s, link.changes) == (100e6, 0.002, 0)
+    link.reported(10e6, 0.002)  # from now on a far-off sample is an outlier
+    assert link.bandwidth_bps == 100e6
+
+
+def test_a_small_payload_on_a_fast_link_is_not_read_as_a_slow_link() -> None:
+    link = LinkEstimator(Link.EDGE_FOG, bandwidth_bps=100e6, rtt_s=0.002)
+    for _ in range(10):  # 2.5 KB features: 0.2 ms on the wire, 5 ms for the hop
+        link.observe_transfer(2_500, 0.005)
+    assert link.bandwidth_bps == 100e6
+    assert link.transfer_s(2_500) == pytest.approx(0.005, rel=0.05)
 
 
 def test_reachability_follows_failures_and_successes() -> None:
