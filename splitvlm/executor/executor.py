@@ -238,10 +238,13 @@ class Executor:
         t0 = time.perf_counter()
         async for event in self.forwarder.execute(onward):
             if isinstance(event, ResultEvent):
-                network = max(time.perf_counter() - t0 - event.busy_s, 0.0)
+                call_s = time.perf_counter() - t0
+                network = max(call_s - event.busy_s, 0.0)
                 event.links.insert(0, LinkTransfer(link_name(self.tier), sent, network))
                 event.timings[:0] = timings
-                event.busy_s += busy
+                # the whole time here and below, the next tier's own link included: what the
+                # tier before us subtracts from its call time to find its link's time
+                event.busy_s = busy + call_s
                 if cached:
                     event.cached_at = self.tier.value
             yield event

@@ -65,7 +65,7 @@ class TokenEvent:
 class ResultEvent:
     timings: list[StageTiming] = field(default_factory=list)
     links: list[LinkTransfer] = field(default_factory=list)
-    busy_s: float = 0.0  # own time of the answering tier and every tier downstream of it
+    busy_s: float = 0.0  # time the request spent at the answering tier and below (links too)
     status: dict[str, float | str] = field(default_factory=dict)  # the LM tier's load
     cached_at: str = ""  # the tier that now caches this image's visual tokens
     tokens: int = 0  # answer tokens the LM produced
