@@ -8,7 +8,9 @@ the workload (split_workload: 4 of each question type, 512x512 camera JPEGs) run
 fixed plan (edge-only, edge-vision+fog-lm, edge-vision+cloud-lm, fog-all, cloud-all,
 split-0..L) and on `plan="auto"` under every preset, request-major with the plans interleaved,
 after a discarded warm-up pass. The figures and their targets are in split_stats; `--change`
-adds the adaptation test on wifi: auto/fastest back to back, the edge-fog bandwidth drops 10x
+adds the adaptation test on wifi: auto/battery requests (by default: under `fastest` the
+edge keeps everything on every profile, so no drop can change its plan, while `battery` weighs
+the radio's airtime against edge compute), the edge-fog bandwidth drops 10x
 after `--change-before` requests, and `change.requests_to_switch` counts the requests until
 the chosen placement changes (precision aside). Needs root (the testbed); the testbed is
 removed on any exit, Ctrl-C and SIGTERM included.
@@ -28,7 +30,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from splitvlm.bench.split_runner import BedOptions, Run, TierBed, run_labels
+from splitvlm.bench.split_runner import CHANGE_PRESET, BedOptions, Run, TierBed, run_labels
 from splitvlm.bench.split_stats import overall_mape, profile_summary
 from splitvlm.bench.split_workload import warmup, workload
 from splitvlm.checkpoints import CHECKPOINT_DIR
@@ -59,7 +61,7 @@ def _args(extra: list[str]) -> argparse.Namespace:
     p.add_argument("--change", action="store_true", help="also run the bandwidth-drop test")
     p.add_argument("--change-before", type=int, default=10, help="requests before the drop")
     p.add_argument("--change-after", type=int, default=20, help="requests after the drop")
-    p.add_argument("--change-preset", default="fastest", choices=sorted(PRESETS),
+    p.add_argument("--change-preset", default=CHANGE_PRESET, choices=sorted(PRESETS),
                    help="the preset whose choice is followed across the drop")
     p.add_argument("--checkpoints", type=Path, default=CHECKPOINT_DIR,
                    help="weights and ONNX graphs (default: the shipped ones)")

@@ -40,7 +40,7 @@ from splitvlm.testbed.tiers import edge_target, tier_services
 AUTO = "auto/"  # label prefix of planner runs: "auto/fastest"
 READY_TIMEOUT_S = 300.0  # start-up measurement at a quarter core, on a loaded machine
 CHANGE_LINK = "edge_fog"
-CHANGE_PRESET = "fastest"
+CHANGE_PRESET = "battery"  # its plan depends on the bandwidth: airtime costs energy
 T = TypeVar("T")
 
 
@@ -190,9 +190,10 @@ class TierBed:
 
     def change_experiment(self, requests: Sequence[BenchRequest], before: int, after: int,
                           factor: float, preset: str = CHANGE_PRESET) -> dict[str, object]:
-        """auto/`preset` requests back to back; after `before` of them the edge-fog bandwidth
-        drops by `factor`. How many requests until the chosen placement changes? (`vacuous`: the
-        plan chosen before the drop sends nothing over that link, so it need not change.)"""
+        """auto/`preset` requests one after another; after `before` of them the edge-fog
+        bandwidth drops by `factor`. How many requests until the chosen placement changes?
+        (`vacuous`: the plan chosen before the drop sends nothing over that link, so it need not
+        change.)"""
         label = AUTO + preset
         link = getattr(self.profile, CHANGE_LINK)
         runs_before = [self.ask(requests[k % len(requests)], label)

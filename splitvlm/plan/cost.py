@@ -3,7 +3,7 @@
     latency  = sum over steps  (stage compute + wait at the tier [+ prefill + tokens * per_token])
              + sum over links crossed  (rtt + hop overhead + 8 * payload_bytes / bandwidth_bps)
              + the edge's per-request overhead (ComputeProfile.overhead_s, the same for all)
-    energy   = edge compute seconds * edge_active_w + bytes the edge sends * edge_j_per_byte
+    energy   = edge compute seconds * edge_active_w + seconds of the edge's hand-off * edge_radio_w
     accuracy = AccuracyTable(LM tier, question type, visual precision)
     objective = w.latency * latency + w.energy * energy - w.accuracy * accuracy
 
@@ -141,8 +141,9 @@ class CostModel:
         edge = steps[0]
         edge_compute = edge.total_s - edge.wait_s
         edge_bytes = next((h.payload_bytes for h in hops if h.link is Link.EDGE_FOG), 0.0)
+        airtime = sum(h.seconds for h in hops if h.link is Link.EDGE_FOG)
         energy = (edge_compute * self.config.edge_active_w
-                  + edge_bytes * self.config.edge_j_per_byte)
+                  + airtime * self.config.edge_radio_w)
         accuracy = self.accuracy.expected(plan.lm_tier, qtype, visual_precision(plan))
         objective = (weights.latency * latency + weights.energy * energy
                      - weights.accuracy * accuracy)
@@ -232,7 +233,7 @@ class ItemPricer:
         bandwidth = np.array([model.links[link].bandwidth_bps for link in LINKS])
         latency[self._transfer_cols] = fixed[self._link] + 8.0 * nbytes / bandwidth[self._link]
         energy[self._transfer_cols] = np.where(
-            self._from_edge, nbytes * config.edge_j_per_byte, 0.0)
+            self._from_edge, latency[self._transfer_cols] * config.edge_radio_w, 0.0)
         energy[self._edge_compute] = latency[self._edge_compute] * config.edge_active_w
         for col, item in self._accuracy:
             accuracy[col] = model.accuracy.expected(item.tier, qtype, item.precision)

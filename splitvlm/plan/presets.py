@@ -62,8 +62,10 @@ class PlannerConfig:
 
     edge_active_w: float = 5.0
     """Watts the edge device draws while computing (a phone / Jetson-class SoC under load)."""
-    edge_j_per_byte: float = 1e-7
-    """Joules per byte the edge radio sends: ~0.1 uJ/B for a Wi-Fi class radio (cellular ~10x)."""
+    edge_radio_w: float = 1.0
+    """Watts the edge's radio draws while one of its hand-offs is in flight (a Wi-Fi class
+    radio transmitting; cellular draws more). A hand-off costs this times its predicted
+    seconds, so the same bytes cost more energy on a slower link, as airtime does."""
     lz4_ratio: float = 0.9
     """INT8_LZ4 payload / INT8 payload: int8 activations are near-random, lz4 saves little."""
     cache_ref_bytes: int = 64
@@ -75,7 +77,7 @@ class PlannerConfig:
 
     def __post_init__(self) -> None:
         _check("PlannerConfig", "edge_active_w", self.edge_active_w, 0.0)
-        _check("PlannerConfig", "edge_j_per_byte", self.edge_j_per_byte, 0.0)
+        _check("PlannerConfig", "edge_radio_w", self.edge_radio_w, 0.0)
         _check("PlannerConfig", "lz4_ratio", self.lz4_ratio, 0.0, strict=True)
         if self.lz4_ratio > 1:
             raise ValueError(f"PlannerConfig.lz4_ratio={self.lz4_ratio!r}; expected <= 1 "

@@ -31,7 +31,7 @@ def test_validation_names_the_field_and_value() -> None:
     with pytest.raises(ValueError, match="edge_active_w=nan"):
         PlannerConfig(edge_active_w=math.nan)
     config = PlannerConfig()
-    assert config.edge_active_w == 5.0 and config.edge_j_per_byte == 1e-7
+    assert config.edge_active_w == 5.0 and config.edge_radio_w == 1.0
 
 
 def test_request_validation_and_resolution() -> None:
