@@ -12,6 +12,10 @@ half of them captions (long answers, so decoding dominates), each with its 64x64
     baseline     one streaming client sends the requests one after another
     concurrent   `--clients` streaming clients, each with its own channel, work through them
 
+The two phases alternate `--rounds` times (concurrent first); every figure is over all rounds,
+so a shared machine whose speed drifts during the run weighs on both alike
+(`speedup_per_round` shows the spread).
+
 tokens/s = answer tokens / wall seconds of the phase; TTFT = from sending a request to its
 first token event (to its answer when it has no token). `speedup` = concurrent tokens/s over
 baseline tokens/s. The concurrent phase runs first, after warm-up requests that ask for one
@@ -74,6 +78,10 @@ class PhaseRun:
     wall_s: float
     cpu_s: float  # CPU seconds of this process (clients) and the tier processes, if any
 
+    @property
+    def tokens_per_s(self) -> float:
+        return sum(len(o.tokens) for o in self.outcomes) / self.wall_s
+
 
 def _args(extra: list[str]) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="splitvlm bench batch")
@@ -82,13 +90,17 @@ def _args(extra: list[str]) -> argparse.Namespace:
     p.add_argument("--caption-share", type=float, default=0.5,
                    help="fraction of the requests that are caption questions")
     p.add_argument("--threads", type=int, default=1, help="compute threads per tier")
+    p.add_argument("--rounds", type=int, default=3,
+                   help="concurrent and one-at-a-time phases alternate this many times; "
+                        "figures are over all rounds (a drifting shared machine hits both)")
     p.add_argument("--embedded", action="store_true",
                    help="run the tiers in this process instead of three processes")
     p.add_argument("--checkpoints", type=Path, default=CHECKPOINT_DIR,
                    help="weights and ONNX graphs (default: the shipped ones)")
     args = p.parse_args(extra)
-    if args.requests < 1 or args.clients < 1:
-        p.error(f"--requests={args.requests} and --clients={args.clients} must be positive")
+    if args.requests < 1 or args.clients < 1 or args.rounds < 1:
+        p.error(f"--requests={args.requests}, --clients={args.clients} and "
+                f"--rounds={args.rounds} must be positive")
     if not 0.0 <= args.caption_share <= 1.0:
         p.error(f"--caption-share={args.caption_share} must be in 0..1")
     return args
@@ -166,7 +178,7 @@ async def run_phase(target: str, requests: list[BenchRequest], clients: int, des
     return PhaseRun([o for o in outcomes if o is not None], wall_s, cpu_s)
 
 
-def summary(phase: PhaseRun) -> dict[str, Any]:
+def summary(phase: PhaseRun | Rounds) -> dict[str, Any]:
     outcomes, wall_s = phase.outcomes, phase.wall_s
     ttft = np.array([o.ttft_s for o in outcomes])
     tokens = sum(len(o.tokens) for o in outcomes)
@@ -199,7 +211,8 @@ async def measure(args: argparse.Namespace) -> dict[str, Any]:
         async with embedded_cluster(args.checkpoints, args.threads, max_batch=max(16, clients),
                                     max_concurrent_rpcs=max(64, 2 * clients)) as cluster:
             ours, base, batch_mean = await phases(
-                cluster.edge_target, f"127.0.0.1:{cluster.cloud.port}", requests, clients)
+                cluster.edge_target, f"127.0.0.1:{cluster.cloud.port}", requests, clients,
+                args.rounds)
     else:
         env = {"SPLITVLM_CHECKPOINT_DIR": str(args.checkpoints),
                "SPLITVLM_THREADS": str(args.threads), "SPLITVLM_MAX_BATCH": str(max(16, clients)),
@@ -207,31 +220,59 @@ async def measure(args: argparse.Namespace) -> dict[str, Any]:
         procs = await asyncio.to_thread(start_cluster, env)
         try:
             ours, base, batch_mean = await phases(
-                procs.edge, procs.tiers["cloud"].target, requests, clients,
+                procs.edge, procs.tiers["cloud"].target, requests, clients, args.rounds,
                 [tp.proc.pid for tp in procs.tiers.values()])
         finally:
             await asyncio.to_thread(procs.stop)
     baseline, concurrent = summary(base), summary(ours)
     concurrent |= {"clients": clients, "batch_mean": batch_mean}
     return {
-        "plan": PLAN, "n_requests": len(requests), "tokens": baseline["tokens"],
+        "plan": PLAN, "n_requests": len(requests), "rounds": args.rounds,
+        "tokens": baseline["tokens"],
         "captions": sum(r.qtype == "caption" for r in requests),
         "checkpoints": str(args.checkpoints), "threads": args.threads,
         "baseline": baseline, "concurrent": concurrent,
         "speedup": concurrent["tokens_per_s"] / baseline["tokens_per_s"],
+        "speedup_per_round": [c.tokens_per_s / b.tokens_per_s
+                              for c, b in zip(ours.rounds, base.rounds, strict=True)],
         "answers_identical": [o.tokens for o in base.outcomes]
         == [o.tokens for o in ours.outcomes],
     }
 
 
+@dataclass(frozen=True)
+class Rounds:
+    """Phases of one kind over all rounds: one PhaseRun of them all, and each round's."""
+
+    rounds: list[PhaseRun]
+
+    @property
+    def outcomes(self) -> list[Outcome]:
+        return [o for r in self.rounds for o in r.outcomes]
+
+    @property
+    def wall_s(self) -> float:
+        return sum(r.wall_s for r in self.rounds)
+
+    @property
+    def cpu_s(self) -> float:
+        return sum(r.cpu_s for r in self.rounds)
+
+
 async def phases(edge: str, cloud: str, requests: list[BenchRequest], clients: int,
-                 pids: list[int] | None = None) -> tuple[PhaseRun, PhaseRun, float]:
-    """(concurrent, one-at-a-time, cloud batch mean during the concurrent phase); `pids`:
-    the tier processes, whose CPU time counts with this process's."""
+                 rounds: int = 1, pids: list[int] | None = None
+                 ) -> tuple[Rounds, Rounds, float]:
+    """(concurrent, one-at-a-time, cloud batch mean during the first concurrent phase), the
+    two phases alternating `rounds` times; `pids`: the tier processes, whose CPU time counts
+    with this process's."""
     await run_phase(edge, requests[:WARMUP], WARMUP, "warm-up", max_new_tokens=1)
-    ours = await run_phase(edge, requests, clients, "concurrent", pids=pids)
-    batch_mean = await cloud_batch_mean(cloud)
-    base = await run_phase(edge, requests, 1, "one at a time", pids=pids)
+    ours, base = Rounds([]), Rounds([])
+    batch_mean = 0.0
+    for i in range(rounds):
+        ours.rounds.append(await run_phase(edge, requests, clients, "concurrent", pids=pids))
+        if i == 0:  # the engine's mean is cumulative: read it before any one-at-a-time phase
+            batch_mean = await cloud_batch_mean(cloud)
+        base.rounds.append(await run_phase(edge, requests, 1, "one at a time", pids=pids))
     return ours, base, batch_mean
 
 

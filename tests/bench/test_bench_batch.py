@@ -19,20 +19,22 @@ def test_bench_requests_are_caption_heavy_and_png() -> None:
 
 
 def test_bench_batch_smoke(checkpoints: Path, tmp_path: Path) -> None:
-    result = batch.run(["--checkpoints", str(checkpoints), "--requests", "8", "--clients", "4"])
+    result = batch.run(["--checkpoints", str(checkpoints), "--requests", "8", "--clients", "4",
+                        "--rounds", "2"])
     json.dumps(result)  # what --json prints
     assert result["n_requests"] == 8
     assert result["answers_identical"] is True
     base, ours = result["baseline"], result["concurrent"]
     for doc in (base, ours):
         assert {"tokens_per_s", "ttft_p50_s", "ttft_p95_s", "wall_s"} <= set(doc)
-        assert len(doc["ttft_s"]) == 8
+        assert len(doc["ttft_s"]) == 16  # 8 requests in each of 2 rounds
         assert 0 < doc["ttft_p50_s"] <= doc["ttft_p95_s"] <= doc["wall_s"]
         assert doc["tokens"] == result["tokens"] > 0
         assert doc["tokens_per_s"] == pytest.approx(doc["tokens"] / doc["wall_s"])
     assert ours["clients"] == 4
     assert 1.0 <= ours["batch_mean"] <= 4.0
     assert result["speedup"] == pytest.approx(ours["tokens_per_s"] / base["tokens_per_s"])
+    assert len(result["speedup_per_round"]) == 2
     assert "speedup" in batch.render(result)
     batch.plot(result, str(tmp_path / "batch.png"))
     assert (tmp_path / "batch.png").stat().st_size > 0
