@@ -1,8 +1,11 @@
 """`splitvlm demo`: edge, fog and cloud in one process, answering questions about examples/.
 
-For each bundled camera image it asks the questions in examples/examples.json under a few
-plans and prints the answer, whether it matches, where every stage ran, bytes per link and
-timings.
+For each bundled camera image it asks the questions in examples/examples.json with the edge's
+planner choosing each placement (`--plan auto`, the default) and prints the answer, whether it
+matches, the plan and its explanation, where every stage ran, bytes per link and timings. Then
+one question goes through every fixed plan, for comparison: what each placement costs and
+which LM answered. `--plan NAME` (repeatable) asks the questions under those plans instead,
+in turn.
 """
 
 from __future__ import annotations
@@ -16,10 +19,11 @@ from splitvlm.embedded import embedded_cluster
 from splitvlm.sdk import AsyncClient
 
 EXAMPLES_DIR = Path(__file__).resolve().parent.parent / "examples"
-DEFAULT_PLANS = ("auto", "edge-only", "edge-vision+fog-lm", "cloud-all")
+DEFAULT_PLANS = ("auto",)
+COMPARED = ("edge-only", "edge-vision+fog-lm", "edge-vision+cloud-lm", "fog-all", "cloud-all")
 
 
-async def _demo(plans: list[str], examples: Path) -> int:
+async def _demo(plans: list[str], examples: Path, compare: bool) -> tuple[int, int]:
     manifest = json.loads((examples / "examples.json").read_text())
     t0 = time.perf_counter()
     right = total = 0
@@ -30,17 +34,38 @@ async def _demo(plans: list[str], examples: Path) -> int:
             image = (examples / entry["file"]).read_bytes()
             print(f"== {entry['file']} ({len(image)} bytes, 512x512 JPEG)")
             for i, qa in enumerate(entry["questions"]):
-                plan = plans[i % len(plans)]
+                plan = plans[(total + i) % len(plans)] if len(plans) > 1 else plans[0]
                 answer = await client.ask(image, qa["question"], plan=plan)
                 ok = answer.text == qa["answer"]
-                right, total = right + ok, total + 1
+                right += ok
                 print(f"Q: {qa['question']}   [plan {plan}]")
                 print(f"   {'✓' if ok else '✗ expected: ' + qa['answer']}")
                 print("   " + answer.report().replace("\n", "\n   ") + "\n")
-    print(f"{right}/{total} answers correct in {time.perf_counter() - t0:.1f} s "
-          "(wrong ones are the models' accuracy: docs/models.md)")
+            total += len(entry["questions"])
+        if compare:
+            await _compare(client, examples, manifest[0])
+    print(f"{right}/{total} answers correct ({', '.join(plans)}) in "
+          f"{time.perf_counter() - t0:.1f} s")
+    return right, total
+
+
+async def _compare(client: AsyncClient, examples: Path, entry: dict[str, object]) -> None:
+    """One question under every fixed plan: the answer, its LM, latency and bytes sent."""
+    image = (examples / str(entry["file"])).read_bytes()
+    qa = entry["questions"][0]  # type: ignore[index]
+    print(f"== the same question under each fixed plan: {entry['file']}, "
+          f"\"{qa['question']}\"")
+    for plan in COMPARED:
+        answer = await client.ask(image, qa["question"], plan=plan)
+        sent = answer.bytes_per_link
+        mark = "✓" if answer.text == qa["answer"] else "✗"
+        print(f"   {plan:22s} {answer.latency_s * 1e3:7.1f} ms  edge-fog "
+              f"{sent.get('edge-fog', 0):6d} B  fog-cloud {sent.get('fog-cloud', 0):6d} B  "
+              f"{answer.plan.lm_tier.value} LM: {mark} {answer.text}")
+    print()
+
+
+def run_demo(plans: list[str] | None = None, examples: Path = EXAMPLES_DIR,
+             compare: bool = True) -> int:
+    asyncio.run(_demo(list(plans or DEFAULT_PLANS), examples, compare))
     return 0
-
-
-def run_demo(plans: list[str] | None = None, examples: Path = EXAMPLES_DIR) -> int:
-    return asyncio.run(_demo(list(plans or DEFAULT_PLANS), examples))
