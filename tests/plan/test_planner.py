@@ -199,3 +199,19 @@ def test_decide_time_median(graph: StageGraph, candidates: CandidateSet) -> None
         planner.plan(request)
         times.append(time.perf_counter() - start)
     assert float(np.median(times)) < 5e-3  # coarse guard; the benchmark lives elsewhere
+
+
+def test_the_edge_overhead_is_learnt_and_priced_into_every_plan(
+        graph: StageGraph, candidates: CandidateSet) -> None:
+    world = random_world(graph, np.random.default_rng(7), holes=False)
+    planner = make_planner(world, candidates)
+    request = PlanRequest("describe the image", 10_000, preset="fastest")
+    planner.cost.profile.observe_overhead(0.003)
+    before = planner.plan(request)
+    overhead = planner.cost.profile.overhead_s
+    assert before.plan.predicted["overhead_s"] == overhead > 0
+    planner.record(before.plan, Measurement(latency_s=0.5, overhead_s=overhead + 0.001))
+    after = planner.plan(request)
+    assert planner.cost.profile.overhead_s == pytest.approx(overhead + 0.2 * 0.001)
+    assert after.plan == before.plan  # the same for every plan: no ranking changes
+    assert after.prediction.latency_s == pytest.approx(before.prediction.latency_s + 0.0002)

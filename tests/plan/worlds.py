@@ -9,7 +9,7 @@ import numpy as np
 from splitvlm.data.questions import QTYPES
 from splitvlm.plan.accuracy import AccuracyTable
 from splitvlm.plan.candidates import CandidateSet
-from splitvlm.plan.links import LinkSet
+from splitvlm.plan.links import Link, LinkSet
 from splitvlm.plan.load import LoadTracker
 from splitvlm.plan.plan import TIERS, Precision, Tier
 from splitvlm.plan.planner import Planner
@@ -62,12 +62,19 @@ def random_profile(graph: StageGraph, rng: np.random.Generator, holes: bool) -> 
         if not no_lm:
             one = log_uniform(rng, 5e-4, 5e-3) * speed[tier]
             decode_s[tier] = {1: one, 8: one * rng.uniform(1.0, 3.0)}
-    return ComputeProfile(graph, stage_s, decode_s)
+    profile = ComputeProfile(graph, stage_s, decode_s)
+    if rng.random() < 0.7:
+        profile.observe_overhead(log_uniform(rng, 1e-4, 1e-2))
+    return profile
 
 
 def random_world(graph: StageGraph, rng: np.random.Generator, holes: bool = True) -> World:
     links = LinkSet.of((log_uniform(rng, 1e5, 1e9), log_uniform(rng, 1e-4, 0.05)),
                        (log_uniform(rng, 1e6, 1e10), log_uniform(rng, 1e-3, 0.1)))
+    for link in Link:  # a small real hand-off teaches the hop's overhead, on some links
+        if rng.random() < 0.7:
+            est = links[link]
+            est.observe_transfer(1, est.rtt_s + log_uniform(rng, 1e-4, 1e-2))
     load = LoadTracker(slots={Tier.FOG: int(rng.integers(1, 4)),
                               Tier.CLOUD: int(rng.integers(1, 32))},
                        service_s={tier: log_uniform(rng, 1e-3, 0.3) for tier in TIERS})
