@@ -27,6 +27,9 @@ on average; for a compute stage above 1, its runs overlapped). `cores_used` is C
 per wall second of this process and the three tier processes (this process alone with
 `--embedded`): on a shared machine, a phase that gets fewer cores than it could use is
 CPU-bound, and the speedup tends to the ratio of `cpu_ms_per_token`.
+`cpu_ms_per_request` splits that CPU by process (client, edge, fog, cloud): the part that
+batching cannot shrink (decoding images, relaying every token over three hops) bounds the
+speedup on a machine with few cores.
 """
 
 from __future__ import annotations
@@ -76,7 +79,11 @@ class Outcome:
 class PhaseRun:
     outcomes: list[Outcome]  # in request order
     wall_s: float
-    cpu_s: float  # CPU seconds of this process (clients) and the tier processes, if any
+    cpu_by: dict[str, float]  # CPU seconds: "client" (this process) and each tier process
+
+    @property
+    def cpu_s(self) -> float:
+        return sum(self.cpu_by.values())
 
     @property
     def tokens_per_s(self) -> float:
@@ -144,18 +151,19 @@ async def ask_one(client: AsyncClient, request: BenchRequest, max_new_tokens: in
     return Outcome(tuple(tokens), ttft_s if tokens else latency_s, latency_s, stages)
 
 
-def cpu_seconds(pids: list[int]) -> float:
-    """CPU time of this process and of the given other processes (the tiers), in seconds."""
+def cpu_seconds(pids: dict[str, int]) -> dict[str, float]:
+    """CPU time so far of this process ("client") and of the named other processes (the
+    tiers), in seconds."""
     ticks = os.sysconf("SC_CLK_TCK")
-    total = time.process_time()
-    for pid in pids:
+    out = {"client": time.process_time()}
+    for name, pid in pids.items():
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        total += (int(fields[11]) + int(fields[12])) / ticks  # utime + stime
-    return total
+        out[name] = (int(fields[11]) + int(fields[12])) / ticks  # utime + stime
+    return out
 
 
 async def run_phase(target: str, requests: list[BenchRequest], clients: int, desc: str,
-                    max_new_tokens: int = 0, pids: list[int] | None = None) -> PhaseRun:
+                    max_new_tokens: int = 0, pids: dict[str, int] | None = None) -> PhaseRun:
     """`clients` streaming clients work through `requests`; clients=1 is the one-at-a-time
     baseline."""
     outcomes: list[Outcome | None] = [None] * len(requests)
@@ -168,14 +176,15 @@ async def run_phase(target: str, requests: list[BenchRequest], clients: int, des
                 outcomes[i] = await ask_one(client, requests[i], max_new_tokens)
                 bar.update()
 
-    t0, cpu0 = time.perf_counter(), cpu_seconds(pids or [])
+    t0, cpu0 = time.perf_counter(), cpu_seconds(pids or {})
     try:
         await asyncio.gather(*(worker() for _ in range(min(clients, len(requests)))))
     finally:
         bar.close()
-    wall_s, cpu_s = time.perf_counter() - t0, cpu_seconds(pids or []) - cpu0
+    wall_s, cpu1 = time.perf_counter() - t0, cpu_seconds(pids or {})
     assert all(o is not None for o in outcomes)
-    return PhaseRun([o for o in outcomes if o is not None], wall_s, cpu_s)
+    return PhaseRun([o for o in outcomes if o is not None], wall_s,
+                    {name: cpu1[name] - cpu0[name] for name in cpu1})
 
 
 def summary(phase: PhaseRun | Rounds) -> dict[str, Any]:
@@ -190,6 +199,8 @@ def summary(phase: PhaseRun | Rounds) -> dict[str, Any]:
         "ttft_p95_s": float(np.percentile(ttft, 95)),
         "latency_mean_s": float(np.mean([o.latency_s for o in outcomes])),
         "cpu_ms_per_token": 1e3 * phase.cpu_s / max(tokens, 1),
+        "cpu_ms_per_request": {name: 1e3 * seconds / len(outcomes)
+                               for name, seconds in phase.cpu_by.items()},
         "cores_used": phase.cpu_s / wall_s,
         "ttft_s": [round(float(t), 5) for t in ttft],
         "stages": {k: {"mean_s": totals[k] / len(outcomes), "busy": totals[k] / wall_s}
@@ -221,7 +232,7 @@ async def measure(args: argparse.Namespace) -> dict[str, Any]:
         try:
             ours, base, batch_mean = await phases(
                 procs.edge, procs.tiers["cloud"].target, requests, clients, args.rounds,
-                [tp.proc.pid for tp in procs.tiers.values()])
+                {name: tp.proc.pid for name, tp in procs.tiers.items()})
         finally:
             await asyncio.to_thread(procs.stop)
     baseline, concurrent = summary(base), summary(ours)
@@ -255,12 +266,16 @@ class Rounds:
         return sum(r.wall_s for r in self.rounds)
 
     @property
+    def cpu_by(self) -> dict[str, float]:
+        return {name: sum(r.cpu_by[name] for r in self.rounds) for name in self.rounds[0].cpu_by}
+
+    @property
     def cpu_s(self) -> float:
-        return sum(r.cpu_s for r in self.rounds)
+        return sum(self.cpu_by.values())
 
 
 async def phases(edge: str, cloud: str, requests: list[BenchRequest], clients: int,
-                 rounds: int = 1, pids: list[int] | None = None
+                 rounds: int = 1, pids: dict[str, int] | None = None
                  ) -> tuple[Rounds, Rounds, float]:
     """(concurrent, one-at-a-time, cloud batch mean during the first concurrent phase), the
     two phases alternating `rounds` times; `pids`: the tier processes, whose CPU time counts
@@ -291,6 +306,9 @@ def render(result: dict[str, Any]) -> str:
         lines.append(f"{name:16s} {doc['tokens_per_s']:9.1f} {doc['wall_s']:8.2f} "
                      f"{doc['ttft_p50_s']:9.3f} {doc['ttft_p95_s']:9.3f} "
                      f"{doc['cpu_ms_per_token']:10.2f} {doc['cores_used']:6.2f}")
+    for name, doc in rows:
+        lines.append(f"CPU ms/request  {name:14s} " + "  ".join(
+            f"{k} {v:.1f}" for k, v in doc["cpu_ms_per_request"].items()))
     lines.append(f"speedup {result['speedup']:.2f}x; cloud mean decode batch "
                  f"{c['batch_mean']:.2f}; answers identical: {result['answers_identical']}")
     lines.append("per-request stage seconds (busy = stage seconds per wall second):")

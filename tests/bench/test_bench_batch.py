@@ -31,6 +31,9 @@ def test_bench_batch_smoke(checkpoints: Path, tmp_path: Path) -> None:
         assert 0 < doc["ttft_p50_s"] <= doc["ttft_p95_s"] <= doc["wall_s"]
         assert doc["tokens"] == result["tokens"] > 0
         assert doc["tokens_per_s"] == pytest.approx(doc["tokens"] / doc["wall_s"])
+        assert set(doc["cpu_ms_per_request"]) == {"client", "edge", "fog", "cloud"}
+        assert sum(doc["cpu_ms_per_request"].values()) == pytest.approx(
+            doc["cpu_ms_per_token"] * doc["tokens"] / 16)
     assert ours["clients"] == 4
     assert 1.0 <= ours["batch_mean"] <= 4.0
     assert result["speedup"] == pytest.approx(ours["tokens_per_s"] / base["tokens_per_s"])
