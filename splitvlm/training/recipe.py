@@ -17,13 +17,16 @@ from splitvlm.training.visual import train_visual
 
 VISUAL = TrainConfig(steps=1000, lr=1.5e-3, eval_every=250)
 LMS = {
-    "edge": TrainConfig(steps=4000, lr=2e-3, eval_every=250),
-    "fog": TrainConfig(steps=3500, lr=2e-3, eval_every=250),
+    "edge": TrainConfig(steps=24000, lr=2e-3, eval_every=250),
+    "fog": TrainConfig(steps=6000, lr=2e-3, eval_every=250),
     "cloud": TrainConfig(steps=1600, lr=2e-3, eval_every=250),
 }
-# The shipped cloud LM got these 1600 steps in three legs (time on the shared machine ran
-# out): 400 steps of a 1500-step schedule, resumed as a 1000-step schedule, then extended to
-# 1600; each resume recomputes the cosine schedule for the new total (docs/models.md).
+# The shipped LMs got their steps in legs, as the shared machine's time allowed; each resume
+# (`--scale`) recomputes the cosine schedule for the new total, so the learning rate rose again
+# at every resume (docs/models.md):
+#   edge   4000-step schedule, resumed to 16000, then to 24000
+#   fog    3500-step schedule, resumed towards 10500 for 500 steps, then to 6000
+#   cloud  400 steps of a 1500-step schedule, resumed as 1000 steps, then extended to 1600
 
 
 def scaled(cfg: TrainConfig, scale: float) -> TrainConfig:
