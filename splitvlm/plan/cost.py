@@ -83,6 +83,9 @@ class LinkCost:
     encoding: Encoding
     payload_bytes: float
     seconds: float
+    rtt_s: float = 0.0  # the link estimate that priced it
+    overhead_s: float = 0.0
+    bandwidth_bps: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -173,8 +176,10 @@ class CostModel:
             nbytes = payload_bytes(self.graph, cut, encoding, request, self.config)
             boundary = self.graph.boundary(cut).name
             for link in crossed(plan.steps[i].tier, plan.steps[i + 1].tier):
-                seconds = self.links[link].transfer_s(nbytes)
-                hops.append(LinkCost(link, cut, boundary, encoding, nbytes, seconds))
+                est = self.links[link]
+                hops.append(LinkCost(link, cut, boundary, encoding, nbytes,
+                                     est.transfer_s(nbytes), est.rtt_s, est.overhead_s,
+                                     est.bandwidth_bps))
         return hops
 
     def pricer(self, items: Sequence[Item]) -> ItemPricer:

@@ -33,9 +33,10 @@ class Link(StrEnum):
 
 LINKS = (Link.EDGE_FOG, Link.FOG_CLOUD)
 # A passive transfer is a bandwidth sample when its predicted serialisation time is at least
-# SERIALISATION_DOMINATES times the RTT plus overhead, else an overhead sample; its
-# serialisation time is taken as at least MIN_SERIALISATION_SHARE of the transfer.
-SERIALISATION_DOMINATES = 1.0
+# SERIALISATION_SHARE of the RTT plus overhead (large enough that a 10x bandwidth drop shows
+# as such, not as overhead), else an overhead sample; its serialisation time is taken as at
+# least MIN_SERIALISATION_SHARE of the transfer.
+SERIALISATION_SHARE = 0.5
 MIN_SERIALISATION_SHARE = 0.25
 
 
@@ -109,8 +110,8 @@ class LinkEstimator:
             raise ValueError(f"transfer of {payload_bytes!r} bytes in {seconds!r} s")
         predicted_serialisation_s = 8.0 * payload_bytes / self.bandwidth_bps
         if payload_bytes > 0 and (predicted_serialisation_s
-                                  >= SERIALISATION_DOMINATES * self.fixed_s):
-            # Serialisation dominates: a bandwidth sample (RTT and overhead taken as known).
+                                  >= SERIALISATION_SHARE * self.fixed_s):
+            # Serialisation counts: a bandwidth sample (RTT and overhead taken as known).
             serialisation_s = max(seconds - self.fixed_s, MIN_SERIALISATION_SHARE * seconds)
             if serialisation_s > 0:
                 self._update_bandwidth(8.0 * payload_bytes / serialisation_s)

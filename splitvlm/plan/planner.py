@@ -97,7 +97,9 @@ class Decision:
                          f"wait {_ms(step.wait_s)}")
         for hop in p.links:
             lines.append(f"  {hop.link:<9} cut {hop.cut} {hop.boundary} as {hop.encoding}: "
-                         f"{hop.payload_bytes:,.0f} B, {_ms(hop.seconds)}")
+                         f"{hop.payload_bytes:,.0f} B, {_ms(hop.seconds)} (rtt "
+                         f"{_ms(hop.rtt_s)} + hop {_ms(hop.overhead_s)} + "
+                         f"{hop.bandwidth_bps / 1e6:.3g} Mbit/s)")
         if self.runner_up is not None and self.runner_up_prediction is not None:
             r = self.runner_up_prediction
             lines.append(f"  runner-up {self.runner_up.name}: objective "

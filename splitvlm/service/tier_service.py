@@ -154,18 +154,21 @@ class GrpcForwarder:
         return last
 
     async def probe(self) -> tuple[float, float] | None:
-        """A tiny echo for the RTT, then a larger upload for the bandwidth."""
+        """A tiny echo for the RTT, a small upload, then one sized to occupy the link for up to
+        PROBE_LARGE_MAX_S (at the rate the small one proves at least), for the bandwidth."""
         try:
             rtt = await self._echo(0)
             size = PROBE_SMALL_BYTES
             seconds = await self._echo(size)
-            # A fast link: a larger probe measures it better. Judged by what the large probe
-            # would take at the small one's whole time (an RTT echo that queued behind a
-            # request would make `seconds - rtt` tiny), so that on a slow link it never holds
-            # the link for seconds (4.5 s at 0.5 Mbit/s, delaying every request behind it).
-            if seconds * PROBE_LARGE_BYTES / size <= PROBE_LARGE_MAX_S:
-                size = PROBE_LARGE_BYTES
-                seconds = await self._echo(size)
+            # On a fast or far link the small upload's serialisation drowns in the RTT's jitter
+            # (16 KB on a 20 Mbit/s link with 10 ms RTT read as 364 Mbit/s). Its whole time is a
+            # lower bound on the rate, which sizes an upload long enough to measure: at most
+            # PROBE_LARGE_MAX_S of link time (an RTT echo that queued behind a request would
+            # make `seconds - rtt` tiny, so the whole time, not that), never seconds on a slow
+            # link (4.5 s at 0.5 Mbit/s, delaying every request behind it).
+            large = min(PROBE_LARGE_BYTES, int(size / seconds * PROBE_LARGE_MAX_S))
+            if large > size:
+                size, seconds = large, await self._echo(large)
         except grpc.RpcError:
             return None
         return 8.0 * size / max(seconds - rtt, 1e-6), rtt
