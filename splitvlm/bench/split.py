@@ -10,7 +10,8 @@ split-0..L) and on `plan="auto"` under every preset, request-major with the plan
 after a discarded warm-up pass. The figures and their targets are in split_stats; `--change`
 adds the adaptation test on wifi: auto/battery requests (by default: under `fastest` the
 edge keeps everything on every profile, so no drop can change its plan, while `battery` weighs
-the radio's airtime against edge compute), the edge-fog bandwidth drops 10x
+the radio's airtime against edge compute), all of one question type (`relate`: the plan also
+depends on the type, whose accuracy differs by LM), the edge-fog bandwidth drops 10x
 after `--change-before` requests, and `change.requests_to_switch` counts the requests until
 the chosen placement changes (precision aside). Needs root (the testbed); the testbed is
 removed on any exit, Ctrl-C and SIGTERM included.
@@ -30,10 +31,18 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from splitvlm.bench.split_runner import CHANGE_PRESET, BedOptions, Run, TierBed, run_labels
+from splitvlm.bench.split_runner import (
+    CHANGE_PRESET,
+    CHANGE_QTYPE,
+    BedOptions,
+    Run,
+    TierBed,
+    run_labels,
+)
 from splitvlm.bench.split_stats import overall_mape, profile_summary
-from splitvlm.bench.split_workload import warmup, workload
+from splitvlm.bench.split_workload import of_type, warmup, workload
 from splitvlm.checkpoints import CHECKPOINT_DIR
+from splitvlm.data.questions import QTYPES
 from splitvlm.plan.named import plan_names
 from splitvlm.plan.presets import PRESETS
 from splitvlm.stages import StageGraph
@@ -63,6 +72,9 @@ def _args(extra: list[str]) -> argparse.Namespace:
     p.add_argument("--change-after", type=int, default=20, help="requests after the drop")
     p.add_argument("--change-preset", default=CHANGE_PRESET, choices=sorted(PRESETS),
                    help="the preset whose choice is followed across the drop")
+    p.add_argument("--change-qtype", default=CHANGE_QTYPE, choices=list(QTYPES),
+                   help="the question type of every request of the drop test (the plan also "
+                        "depends on the type; one type leaves the bandwidth as the only change)")
     p.add_argument("--checkpoints", type=Path, default=CHECKPOINT_DIR,
                    help="weights and ONNX graphs (default: the shipped ones)")
     p.add_argument("--threads", type=int, default=1, help="compute threads per tier")
@@ -115,6 +127,7 @@ def run(extra: list[str]) -> dict[str, Any]:
         json.loads((args.checkpoints / "visual.json").read_text())["config"])
     labels = run_labels(plan_names(graph), list(PRESETS))
     requests, warm = workload(args.requests), warmup(args.warmup)
+    changing = of_type(args.change_qtype, args.change_before + args.change_after)
     options = BedOptions(args.checkpoints.resolve(), args.threads, args.prefix,
                          gap_s=args.gap_s)
     started, load_before = time.perf_counter(), machine()["loadavg"]
@@ -127,7 +140,7 @@ def run(extra: list[str]) -> dict[str, Any]:
             with TierBed(get_profile(name), options) as bed:
                 runs = bed.measure(requests, labels, warm)
                 if args.change and name == CHANGE_PROFILE:
-                    change = bed.change_experiment(requests, args.change_before,
+                    change = bed.change_experiment(changing, args.change_before,
                                                    args.change_after, CHANGE_FACTOR,
                                                    args.change_preset)
             all_runs += runs
@@ -136,7 +149,7 @@ def run(extra: list[str]) -> dict[str, Any]:
                               "wall_s": time.perf_counter() - t0}
         if args.change and change is None:
             with TierBed(get_profile(CHANGE_PROFILE), options) as bed:
-                change = bed.change_experiment(requests, args.change_before, args.change_after,
+                change = bed.change_experiment(changing, args.change_before, args.change_after,
                                                CHANGE_FACTOR, args.change_preset)
     mape, n_auto = overall_mape(all_runs)
     mape_adjusted, _ = overall_mape(all_runs, adjusted=True)

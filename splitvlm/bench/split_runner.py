@@ -41,6 +41,7 @@ AUTO = "auto/"  # label prefix of planner runs: "auto/fastest"
 READY_TIMEOUT_S = 300.0  # start-up measurement at a quarter core, on a loaded machine
 CHANGE_LINK = "edge_fog"
 CHANGE_PRESET = "battery"  # its plan depends on the bandwidth: airtime costs energy
+CHANGE_QTYPE = "relate"  # battery sends these to the fog LM (more accurate on them)
 T = TypeVar("T")
 
 

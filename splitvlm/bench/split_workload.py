@@ -42,5 +42,12 @@ def workload(n: int) -> list[BenchRequest]:
     return [bench_request(i) for i in range(n)]
 
 
+def of_type(qtype: str, n: int) -> list[BenchRequest]:
+    """`n` requests of one question type (distinct scenes), from the same stream."""
+    if qtype not in QTYPES:
+        raise ValueError(f"qtype={qtype!r}; expected one of {list(QTYPES)}")
+    return [bench_request(k * len(QTYPES) + QTYPES.index(qtype)) for k in range(n)]
+
+
 def warmup(n: int) -> list[BenchRequest]:
     return [bench_request(WARMUP_INDEX + i) for i in range(n)]
