@@ -60,8 +60,9 @@ def render_result(r: dict[str, Any]) -> str:
         mark = {True: "ok", False: "MISSED", None: "n/a"}[t["met"]]
         value = t["value"] if isinstance(t["value"], int) else _num(t["value"])
         lines.append(f"  {t['figure']:42s} {value!s:>8s}   target {t['target']:8s} {mark}")
-    lines.append(f"  (mape over {r['mape_n']} auto requests; re-priced for the answer lengths "
-                 f"actually decoded: {_num(r.get('mape_length_adjusted'))})")
+    lines.append(f"  (mape over {r['mape_n']} auto requests, client-side latency; re-priced for "
+                 f"the answer lengths actually decoded: {_num(r.get('mape_length_adjusted'))}; "
+                 f"against the edge's own latency: {_num(r.get('mape_served'))})")
     if "change" in r:
         c = r["change"]
         lines += ["", f"change ({c['profile']}, {c['preset']}): {c['link']} "
