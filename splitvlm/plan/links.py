@@ -6,7 +6,7 @@ hop, and serialisation:
     seconds = rtt_s + overhead_s + 8 * payload_bytes / bandwidth_bps    (bandwidth in bits/s)
 
 The network (RTT, bandwidth) comes from active probes (a tiny ping and a large payload, unary
-calls) and from real transfers large enough for serialisation to dominate. `overhead_s` is what
+calls) and from real transfers whose serialisation is a good share of them. `overhead_s` is what
 a real hop costs beyond that: a streaming call opened, the payload framed, the answer's tokens
 relayed back; it is learnt from every other real transfer. (Folded into the RTT instead, the
 probes and the transfers would pull one estimate two ways; folded into the bandwidth, a 2 KB
