@@ -23,7 +23,7 @@ DEFAULT_PLANS = ("auto",)
 COMPARED = ("edge-only", "edge-vision+fog-lm", "edge-vision+cloud-lm", "fog-all", "cloud-all")
 
 
-async def _demo(plans: list[str], examples: Path, compare: bool) -> tuple[int, int]:
+async def _demo(plans: list[str], examples: Path) -> None:
     manifest = json.loads((examples / "examples.json").read_text())
     t0 = time.perf_counter()
     right = total = 0
@@ -34,7 +34,7 @@ async def _demo(plans: list[str], examples: Path, compare: bool) -> tuple[int, i
             image = (examples / entry["file"]).read_bytes()
             print(f"== {entry['file']} ({len(image)} bytes, 512x512 JPEG)")
             for i, qa in enumerate(entry["questions"]):
-                plan = plans[(total + i) % len(plans)] if len(plans) > 1 else plans[0]
+                plan = plans[(total + i) % len(plans)]
                 answer = await client.ask(image, qa["question"], plan=plan)
                 ok = answer.text == qa["answer"]
                 right += ok
@@ -42,11 +42,9 @@ async def _demo(plans: list[str], examples: Path, compare: bool) -> tuple[int, i
                 print(f"   {'✓' if ok else '✗ expected: ' + qa['answer']}")
                 print("   " + answer.report().replace("\n", "\n   ") + "\n")
             total += len(entry["questions"])
-        if compare:
-            await _compare(client, examples, manifest[0])
+        await _compare(client, examples, manifest[0])
     print(f"{right}/{total} answers correct ({', '.join(plans)}) in "
           f"{time.perf_counter() - t0:.1f} s")
-    return right, total
 
 
 async def _compare(client: AsyncClient, examples: Path, entry: dict[str, object]) -> None:
@@ -65,7 +63,6 @@ async def _compare(client: AsyncClient, examples: Path, entry: dict[str, object]
     print()
 
 
-def run_demo(plans: list[str] | None = None, examples: Path = EXAMPLES_DIR,
-             compare: bool = True) -> int:
-    asyncio.run(_demo(list(plans or DEFAULT_PLANS), examples, compare))
+def run_demo(plans: list[str] | None = None, examples: Path = EXAMPLES_DIR) -> int:
+    asyncio.run(_demo(list(plans or DEFAULT_PLANS), examples))
     return 0

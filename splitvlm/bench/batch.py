@@ -187,7 +187,7 @@ async def run_phase(target: str, requests: list[BenchRequest], clients: int, des
                     {name: cpu1[name] - cpu0[name] for name in cpu1})
 
 
-def summary(phase: PhaseRun | Rounds) -> dict[str, Any]:
+def summary(phase: PhaseRun) -> dict[str, Any]:
     outcomes, wall_s = phase.outcomes, phase.wall_s
     ttft = np.array([o.ttft_s for o in outcomes])
     tokens = sum(len(o.tokens) for o in outcomes)
@@ -235,7 +235,8 @@ async def measure(args: argparse.Namespace) -> dict[str, Any]:
                 {name: tp.proc.pid for name, tp in procs.tiers.items()})
         finally:
             await asyncio.to_thread(procs.stop)
-    baseline, concurrent = summary(base), summary(ours)
+    every_base, every_ours = merged(base), merged(ours)
+    baseline, concurrent = summary(every_base), summary(every_ours)
     concurrent |= {"clients": clients, "batch_mean": batch_mean}
     return {
         "plan": PLAN, "n_requests": len(requests), "rounds": args.rounds,
@@ -245,49 +246,33 @@ async def measure(args: argparse.Namespace) -> dict[str, Any]:
         "baseline": baseline, "concurrent": concurrent,
         "speedup": concurrent["tokens_per_s"] / baseline["tokens_per_s"],
         "speedup_per_round": [c.tokens_per_s / b.tokens_per_s
-                              for c, b in zip(ours.rounds, base.rounds, strict=True)],
-        "answers_identical": [o.tokens for o in base.outcomes]
-        == [o.tokens for o in ours.outcomes],
+                              for c, b in zip(ours, base, strict=True)],
+        "answers_identical": [o.tokens for o in every_base.outcomes]
+        == [o.tokens for o in every_ours.outcomes],
     }
 
 
-@dataclass(frozen=True)
-class Rounds:
-    """Phases of one kind over all rounds: one PhaseRun of them all, and each round's."""
-
-    rounds: list[PhaseRun]
-
-    @property
-    def outcomes(self) -> list[Outcome]:
-        return [o for r in self.rounds for o in r.outcomes]
-
-    @property
-    def wall_s(self) -> float:
-        return sum(r.wall_s for r in self.rounds)
-
-    @property
-    def cpu_by(self) -> dict[str, float]:
-        return {name: sum(r.cpu_by[name] for r in self.rounds) for name in self.rounds[0].cpu_by}
-
-    @property
-    def cpu_s(self) -> float:
-        return sum(self.cpu_by.values())
+def merged(runs: list[PhaseRun]) -> PhaseRun:
+    """Phases of one kind over all rounds as one: outcomes in order, wall and CPU summed."""
+    return PhaseRun([o for r in runs for o in r.outcomes], sum(r.wall_s for r in runs),
+                    {name: sum(r.cpu_by[name] for r in runs) for name in runs[0].cpu_by})
 
 
 async def phases(edge: str, cloud: str, requests: list[BenchRequest], clients: int,
                  rounds: int = 1, pids: dict[str, int] | None = None
-                 ) -> tuple[Rounds, Rounds, float]:
+                 ) -> tuple[list[PhaseRun], list[PhaseRun], float]:
     """(concurrent, one-at-a-time, cloud batch mean during the first concurrent phase), the
     two phases alternating `rounds` times; `pids`: the tier processes, whose CPU time counts
     with this process's."""
     await run_phase(edge, requests[:WARMUP], WARMUP, "warm-up", max_new_tokens=1)
-    ours, base = Rounds([]), Rounds([])
+    ours: list[PhaseRun] = []
+    base: list[PhaseRun] = []
     batch_mean = 0.0
     for i in range(rounds):
-        ours.rounds.append(await run_phase(edge, requests, clients, "concurrent", pids=pids))
+        ours.append(await run_phase(edge, requests, clients, "concurrent", pids=pids))
         if i == 0:  # the engine's mean is cumulative: read it before any one-at-a-time phase
             batch_mean = await cloud_batch_mean(cloud)
-        base.rounds.append(await run_phase(edge, requests, 1, "one at a time", pids=pids))
+        base.append(await run_phase(edge, requests, 1, "one at a time", pids=pids))
     return ours, base, batch_mean
 
 
