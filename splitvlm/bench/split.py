@@ -66,6 +66,9 @@ def _args(extra: list[str]) -> argparse.Namespace:
     p.add_argument("--profiles", default="lan,wifi,lte,congested",
                    help=f"comma-separated testbed profiles ({', '.join(PROFILES)})")
     p.add_argument("--requests", type=int, default=36, help="measured requests per profile")
+    p.add_argument("--repeats", type=int, default=3,
+                   help="runs of every plan and preset on each request; a plan's latency on a "
+                        "request is the median of its runs, on both sides of every ratio")
     p.add_argument("--warmup", type=int, default=1, help="discarded requests per profile")
     p.add_argument("--change", action="store_true", help="also run the bandwidth-drop test")
     p.add_argument("--change-before", type=int, default=10, help="requests before the drop")
@@ -88,8 +91,10 @@ def _args(extra: list[str]) -> argparse.Namespace:
     args.profiles = [name.strip() for name in args.profiles.split(",") if name.strip()]
     for name in args.profiles:
         get_profile(name)  # ValueError lists the valid names
-    if args.requests < 1 or args.warmup < 0 or args.change_before < 1 or args.change_after < 1:
-        p.error("--requests, --change-before and --change-after must be >= 1, --warmup >= 0")
+    if (args.requests < 1 or args.repeats < 1 or args.warmup < 0 or args.change_before < 1
+            or args.change_after < 1):
+        p.error("--requests, --repeats, --change-before and --change-after must be >= 1, "
+                "--warmup >= 0")
     if not 0 <= args.gap_s <= 10:
         p.error(f"--gap-s={args.gap_s} must be in 0..10")
     if not (args.checkpoints / "visual.json").exists():
@@ -138,7 +143,7 @@ def run(extra: list[str]) -> dict[str, Any]:
         for name in args.profiles:
             t0 = time.perf_counter()
             with TierBed(get_profile(name), options) as bed:
-                runs = bed.measure(requests, labels, warm)
+                runs = bed.measure(requests, labels, warm, args.repeats)
                 if args.change and name == CHANGE_PROFILE:
                     change = bed.change_experiment(changing, args.change_before,
                                                    args.change_after, CHANGE_FACTOR,
@@ -155,7 +160,8 @@ def run(extra: list[str]) -> dict[str, Any]:
     mape_adjusted, _ = overall_mape(all_runs, adjusted=True)
     mape_served, _ = overall_mape(all_runs, served=True)
     doc: dict[str, Any] = {
-        "requests": args.requests, "warmup": args.warmup, "plans": labels,
+        "requests": args.requests, "repeats": args.repeats, "warmup": args.warmup,
+        "plans": labels,
         "checkpoints": str(options.checkpoints), "threads": args.threads, "gap_s": args.gap_s,
         "profiles": profiles, "mape": mape, "mape_n": n_auto,
         "mape_length_adjusted": mape_adjusted, "mape_served": mape_served,

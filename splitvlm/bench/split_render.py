@@ -34,10 +34,11 @@ def _plan_rows(plans: dict[str, Any]) -> list[str]:
 
 def render_result(r: dict[str, Any]) -> str:
     m = r["machine"]
-    lines = [f"{r['requests']} requests x {len(r['plans'])} plans per profile "
-             f"(+{r['warmup']} warm-up), checkpoints {r['checkpoints']}, {r['threads']} "
-             f"thread(s)/tier, gap {r.get('gap_s', 0):g} s; {m['cpu']}, {m['cores']} cores, load "
-             f"{m['loadavg_before'][0]:.1f} -> {m['loadavg'][0]:.1f}; {r['wall_s']:.0f} s"]
+    lines = [f"{r['requests']} requests x {len(r['plans'])} plans x {r.get('repeats', 1)} "
+             f"runs per profile (+{r['warmup']} warm-up), checkpoints {r['checkpoints']}, "
+             f"{r['threads']} thread(s)/tier, gap {r.get('gap_s', 0):g} s; {m['cpu']}, "
+             f"{m['cores']} cores, load {m['loadavg_before'][0]:.1f} -> "
+             f"{m['loadavg'][0]:.1f}; {r['wall_s']:.0f} s"]
     for name, prof in r["profiles"].items():
         p = prof["profile"]
         lines += ["", f"[{name}] edge-fog {p['edge_fog_bps'] / 1e6:g} Mbit/s "

@@ -174,19 +174,20 @@ class TierBed:
     # --- the measured passes -----------------------------------------------------------------
 
     def measure(self, requests: Sequence[BenchRequest], labels: Sequence[str],
-                warmup: Sequence[BenchRequest]) -> list[Run]:
-        """A discarded warm-up pass, then every label on every request, request-major, in a
-        fresh random order per request (seeded by profile and request): what ran just before
-        a plan (the edge's CPU quota left in the period, the fog's engine state) is then alike
-        for every plan in expectation."""
+                warmup: Sequence[BenchRequest], repeats: int = 1) -> list[Run]:
+        """A discarded warm-up pass, then every label on every request `repeats` times,
+        request-major, each round in a fresh random order (seeded by profile, request and
+        round): what ran just before a plan (the edge's CPU quota left in the period, the fog's
+        engine state) is then alike for every plan in expectation."""
         for request in _progress(warmup, f"{self.profile.name} warm-up"):
             for label in labels:
                 self.ask(request, label)
         runs = []
         for request in _progress(requests, self.profile.name):
-            order = list(labels)
-            random.Random(f"{self.profile.name}/{request.index}").shuffle(order)
-            runs += [self.ask(request, label) for label in order]
+            for round_ in range(repeats):
+                order = list(labels)
+                random.Random(f"{self.profile.name}/{request.index}/{round_}").shuffle(order)
+                runs += [self.ask(request, label) for label in order]
         return runs
 
     def change_experiment(self, requests: Sequence[BenchRequest], before: int, after: int,

@@ -1,5 +1,9 @@
 """The figures of `bench split`, from its runs: per plan, the oracles, the ratios, the MAPE.
 
+Every plan and preset runs `repeats` times on each request. A label's median latency is the
+median over requests of its per-request median, as the oracle times each plan on a request by
+the median of its runs there: both sides of a ratio carry the same noise.
+
     fastest_vs_oracle        median(auto/fastest) / median over requests of the oracle: on
                              each request, the fastest plan that ran (under a fixed name or
                              chosen by a preset), each plan timed by the median of its runs
@@ -38,10 +42,15 @@ ACCURATE_WITHIN = 0.01  # 1 pt: plans this close to the most accurate fixed plan
 def plan_summary(runs: Sequence[Run]) -> dict[str, Any]:
     ok = [r for r in runs if r.latency_s is not None]
     latencies = [r.latency_s for r in ok if r.latency_s is not None]
+    by_request: dict[int, list[float]] = defaultdict(list)
+    for r in ok:
+        if r.latency_s is not None:
+            by_request[r.request].append(r.latency_s)
+    per_request = [statistics.median(values) for values in by_request.values()]
     links = sorted({link for r in ok for link in r.link_bytes})
     doc: dict[str, Any] = {
         "n": len(runs), "failures": len(runs) - len(ok),
-        "median_latency_s": statistics.median(latencies) if latencies else None,
+        "median_latency_s": statistics.median(per_request) if per_request else None,
         "p95_latency_s": float(np.percentile(latencies, 95)) if latencies else None,
         "accuracy": sum(r.correct for r in runs) / len(runs) if runs else 0.0,
         "bytes": {link: statistics.fmean(r.link_bytes.get(link, 0) for r in ok)
