@@ -23,7 +23,8 @@ Handler = Callable[[argparse.Namespace], int]
 def _train(args: argparse.Namespace) -> int:
     from splitvlm.training.recipe import train
 
-    train(args.phase, args.tiers.split(","), Path(args.out), Path(args.runs), args.scale)
+    tiers = [t.strip() for t in args.tiers.split(",") if t.strip()]
+    train(args.phase, tiers, Path(args.out), Path(args.runs), args.scale)
     return 0
 
 
@@ -114,8 +115,11 @@ def parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
 
     s = sub.add_parser("train", help="train the visual side and the three LMs")
-    s.add_argument("--phase", choices=["visual", "lm", "all"], default="all")
-    s.add_argument("--tiers", default="edge,fog,cloud", help="LMs to train (phase lm)")
+    s.add_argument("--phase", choices=["visual", "lm", "all", "finetune"], default="all",
+                   help="all = visual, then lm; finetune: an LM on from its checkpoint "
+                        "(the recipe's FINETUNES)")
+    s.add_argument("--tiers", default="",
+                   help="LMs to train, e.g. edge,fog (default: every LM the phase has)")
     s.add_argument("--out", default=str(CHECKPOINT_DIR), help="checkpoint directory")
     s.add_argument("--runs", default="runs", help="resumable state goes here")
     s.add_argument("--scale", type=float, default=1.0, help="multiply every step count")

@@ -7,6 +7,8 @@ are kept apart so that short answers are not padded to caption length.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
@@ -14,6 +16,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from splitvlm.checkpoints import lm_name
 from splitvlm.data.questions import QTYPES, ask, sample_qa
 from splitvlm.data.scenes import Scene
 from splitvlm.data.sets import TRAIN_STREAM, Sample, rng_for
@@ -31,6 +34,24 @@ CAPTION_BATCH_SHARE = 0.25
 # Short-answer types, weighted towards the compositional ones.
 SHORT_WEIGHTS = {t: 1.0 for t in QTYPES if t != "caption"} | {"relate": 2.0, "compare": 2.0}
 IGNORE = -100
+
+
+@dataclass(frozen=True)
+class Mix:
+    """What the training batches ask: short-answer types by weight, and the share of batches
+    that are captions."""
+
+    weights: Mapping[str, float]
+    caption_share: float
+
+    def __post_init__(self) -> None:
+        unknown = set(self.weights) - set(QTYPES) | ({"caption"} & set(self.weights))
+        if unknown or not 0 <= self.caption_share <= 1 or min(self.weights.values()) < 0:
+            raise ValueError(f"a mix weighs short-answer types (not {sorted(unknown)}) by "
+                             f"weights >= 0, with caption_share in 0..1: {self}")
+
+
+PRETRAIN = Mix(SHORT_WEIGHTS, CAPTION_BATCH_SHARE)
 
 
 @torch.no_grad()
@@ -58,11 +79,12 @@ def encode_pool_scenes(n: int) -> list[Scene]:
 
 
 def question_batch(
-    scenes: list[Scene], n: int, caption: bool, rng: np.random.Generator, tok: Tokenizer
+    scenes: list[Scene], n: int, caption: bool, rng: np.random.Generator, tok: Tokenizer,
+    weights: Mapping[str, float] = SHORT_WEIGHTS,
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """(scene indices (B,), ids (B, T) right-padded, labels (B, T) with IGNORE off-answer)."""
-    types = list(SHORT_WEIGHTS)
-    p = np.array([SHORT_WEIGHTS[t] for t in types])
+    types = list(weights)
+    p = np.array([weights[t] for t in types])
     rows: list[tuple[list[int], list[int]]] = []
     index: list[int] = []
     while len(rows) < n:
@@ -117,15 +139,39 @@ def validation_accuracy(lm: LM, valid: tuple[list[Sample], torch.Tensor]) -> Sco
 
 
 def train_lm(tier: str, cfg: TrainConfig, ckpt_dir: Path, run_dir: Path) -> dict[str, object]:
+    """Train the tier's LM from scratch (or on from its state in `run_dir`)."""
     torch.manual_seed(cfg.seed)
     visual = zoo.load_visual(ckpt_dir)
-    visual_doc = zoo.read_meta(ckpt_dir / "visual")
-    tok = Tokenizer()
     lm = LM(zoo.lm_config(tier, visual.cfg))
     lm.set_cell_head(*visual.cell_head_params())
     run = Run(lm, cfg, run_dir / f"lm-{tier}-state.pt")
+    _train(tier, lm, run, ckpt_dir, run_dir, PRETRAIN, stream=7)
+    return _save(tier, lm, ckpt_dir, steps=run.step, seconds=run.seconds)
+
+
+def finetune_lm(tier: str, cfg: TrainConfig, mix: Mix, ckpt_dir: Path, run_dir: Path
+                ) -> dict[str, object]:
+    """Train the tier's LM on from its checkpoint in `ckpt_dir` with another question mix (a
+    fresh optimizer and schedule, resumable from `run_dir`); the checkpoint's step and time
+    counts grow by this leg's, and its JSON records the leg."""
+    torch.manual_seed(cfg.seed)
+    before = zoo.read_meta(ckpt_dir / lm_name(tier))
+    lm = zoo.load_lm(tier, ckpt_dir)
+    run = Run(lm, cfg, run_dir / f"lm-{tier}-finetune-state.pt")
+    _train(tier, lm, run, ckpt_dir, run_dir, mix, stream=8)
+    legs = [*before.get("finetune", []), {"steps": run.step, "lr": cfg.lr,
+                                          "weights": dict(mix.weights),
+                                          "caption_share": mix.caption_share}]
+    return _save(tier, lm, ckpt_dir, steps=int(before["train_steps"]) + run.step,
+                 seconds=float(before["train_seconds"]) + run.seconds, finetune=legs)
+
+
+def _train(tier: str, lm: LM, run: Run, ckpt_dir: Path, run_dir: Path, mix: Mix,
+           stream: int) -> None:
+    """Run's remaining steps on questions drawn by `mix` about the cached pool's scenes."""
+    visual = zoo.load_visual(ckpt_dir)
     log(f"lm {tier}: {zoo.n_params(lm)} parameters; encoding {POOL_SCENES} pool scenes")
-    pool_path = run_dir / f"pool-{visual_doc['hash']}-{POOL_SCENES}.pt"
+    pool_path = run_dir / f"pool-{zoo.read_meta(ckpt_dir / 'visual')['hash']}-{POOL_SCENES}.pt"
     if pool_path.exists():  # every LM trains on the same pool: encode it once
         scenes, pool = encode_pool_scenes(POOL_SCENES), torch.load(pool_path)
     else:
@@ -133,17 +179,24 @@ def train_lm(tier: str, cfg: TrainConfig, ckpt_dir: Path, run_dir: Path) -> dict
         run_dir.mkdir(parents=True, exist_ok=True)
         torch.save(pool, pool_path)
     valid = validation_set(visual)
-    rng = np.random.default_rng([TRAIN_STREAM, 7, run.step])
+    rng = np.random.default_rng([TRAIN_STREAM, stream, run.step])
+    tok = Tokenizer()
     lm.train()
     for step in run.steps(f"lm-{tier}"):
-        caption = rng.random() < CAPTION_BATCH_SHARE
-        index, ids, labels = question_batch(scenes, cfg.batch_size, caption, rng, tok)
+        caption = rng.random() < mix.caption_share
+        index, ids, labels = question_batch(scenes, run.cfg.batch_size, caption, rng, tok,
+                                            mix.weights)
         loss = run.backward(partial(answer_loss, lm, pool[index], ids, labels))
-        if (step + 1) % cfg.eval_every == 0:
+        if (step + 1) % run.cfg.eval_every == 0:
             acc = validation_accuracy(lm, valid)
             log(f"lm {tier} step {step + 1}: loss {loss:.4f} validation {acc.overall:.4f} "
                 + " ".join(f"{t}={a:.2f}" for t, a in acc.by_type.items()))
     lm.eval()
-    return zoo.save(lm, lm.cfg, ckpt_dir / f"lm-{tier}", visual_hash=visual_doc["hash"],
-                    tier=tier, n_params=zoo.n_params(lm), train_steps=run.step,
-                    train_seconds=round(run.seconds, 1))
+
+
+def _save(tier: str, lm: LM, ckpt_dir: Path, steps: int, seconds: float, **meta: object
+          ) -> dict[str, object]:
+    return zoo.save(lm, lm.cfg, ckpt_dir / lm_name(tier),
+                    visual_hash=zoo.read_meta(ckpt_dir / "visual")["hash"], tier=tier,
+                    n_params=zoo.n_params(lm), train_steps=steps,
+                    train_seconds=round(seconds, 1), **meta)
