@@ -10,11 +10,12 @@ split-0..L) and on `plan="auto"` under every preset, request-major with the plan
 after a discarded warm-up pass. The figures and their targets are in split_stats; `--change`
 adds the adaptation test on wifi: auto/battery requests (by default: under `fastest` the
 edge keeps everything on every profile, so no drop can change its plan, while `battery` weighs
-the radio's airtime against edge compute), all of one question type (`relate`: the plan also
-depends on the type, whose accuracy differs by LM), the edge-fog bandwidth drops 10x
-after `--change-before` requests, and `change.requests_to_switch` counts the requests until
-the chosen placement changes (precision aside). Needs root (the testbed); the testbed is
-removed on any exit, Ctrl-C and SIGTERM included.
+the radio's airtime against edge compute), all of one question type (`caption`: the plan also
+depends on the type, whose accuracy and answer length differ; battery sends captions, long to
+decode on the weak edge, to the fog, within 2 pt of the edge LM on them), the edge-fog
+bandwidth drops 10x after `--change-before` requests, and `change.requests_to_switch` counts
+the requests until the chosen placement changes (precision aside). Needs root (the testbed);
+the testbed is removed on any exit, Ctrl-C and SIGTERM included.
 """
 
 from __future__ import annotations

@@ -41,7 +41,7 @@ AUTO = "auto/"  # label prefix of planner runs: "auto/fastest"
 READY_TIMEOUT_S = 300.0  # start-up measurement at a quarter core, on a loaded machine
 CHANGE_LINK = "edge_fog"
 CHANGE_PRESET = "battery"  # its plan depends on the bandwidth: airtime costs energy
-CHANGE_QTYPE = "relate"  # battery sends these to the fog LM (more accurate on them)
+CHANGE_QTYPE = "caption"  # battery sends these to the fog LM: long decodes, 2 pt from the edge
 T = TypeVar("T")
 
 
