@@ -92,8 +92,9 @@ def test_bench_split_smoke(checkpoints: Path, tmp_path: Path) -> None:
     for label in labels[-4:]:
         assert prof["plans"][label]["median_predicted_s"] > 0
     plans, oracle = prof["plans"], prof["oracle"]["median_latency_s"]
-    medians = [plans[label]["median_latency_s"] for label in labels]
-    assert min(medians) <= oracle <= max(medians)  # a median of the runs of one plan
+    # the median of the runs of one plan, which may pool runs of several labels (and, with
+    # repeats, fall below each label's own median); test_oracle_* checks the choice exactly
+    assert 0 < oracle <= 2 * max(plans[label]["p95_latency_s"] for label in labels)
     assert prof["fastest_vs_oracle"] == pytest.approx(
         _median_ratio(plans["auto/fastest"]["median_latency_s"], oracle))
     assert prof["balanced_vs_oracle"] == pytest.approx(_median_ratio(
