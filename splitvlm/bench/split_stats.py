@@ -43,9 +43,8 @@ def plan_summary(runs: Sequence[Run]) -> dict[str, Any]:
     ok = [r for r in runs if r.latency_s is not None]
     latencies = [r.latency_s for r in ok if r.latency_s is not None]
     by_request: dict[int, list[float]] = defaultdict(list)
-    for r in ok:
-        if r.latency_s is not None:
-            by_request[r.request].append(r.latency_s)
+    for r, latency in zip(ok, latencies, strict=True):
+        by_request[r.request].append(latency)
     per_request = [statistics.median(values) for values in by_request.values()]
     links = sorted({link for r in ok for link in r.link_bytes})
     doc: dict[str, Any] = {

@@ -45,10 +45,13 @@ class Mix:
     caption_share: float
 
     def __post_init__(self) -> None:
-        unknown = set(self.weights) - set(QTYPES) | ({"caption"} & set(self.weights))
-        if unknown or not 0 <= self.caption_share <= 1 or min(self.weights.values()) < 0:
-            raise ValueError(f"a mix weighs short-answer types (not {sorted(unknown)}) by "
-                             f"weights >= 0, with caption_share in 0..1: {self}")
+        short = set(QTYPES) - {"caption"}
+        if not set(self.weights) <= short:
+            raise ValueError(f"mix weights name {sorted(set(self.weights) - short)}; they weigh "
+                             f"the short-answer types {sorted(short)} (captions come by "
+                             "caption_share)")
+        if min(self.weights.values(), default=0.0) < 0 or not 0 <= self.caption_share <= 1:
+            raise ValueError(f"mix weights must be >= 0 and caption_share in 0..1: {self}")
 
 
 PRETRAIN = Mix(SHORT_WEIGHTS, CAPTION_BATCH_SHARE)
@@ -145,7 +148,7 @@ def train_lm(tier: str, cfg: TrainConfig, ckpt_dir: Path, run_dir: Path) -> dict
     lm = LM(zoo.lm_config(tier, visual.cfg))
     lm.set_cell_head(*visual.cell_head_params())
     run = Run(lm, cfg, run_dir / f"lm-{tier}-state.pt")
-    _train(tier, lm, run, ckpt_dir, run_dir, PRETRAIN, stream=7)
+    _train(tier, lm, run, visual, ckpt_dir, run_dir, PRETRAIN, stream=7)
     return _save(tier, lm, ckpt_dir, steps=run.step, seconds=run.seconds)
 
 
@@ -158,7 +161,7 @@ def finetune_lm(tier: str, cfg: TrainConfig, mix: Mix, ckpt_dir: Path, run_dir: 
     before = zoo.read_meta(ckpt_dir / lm_name(tier))
     lm = zoo.load_lm(tier, ckpt_dir)
     run = Run(lm, cfg, run_dir / f"lm-{tier}-finetune-state.pt")
-    _train(tier, lm, run, ckpt_dir, run_dir, mix, stream=8)
+    _train(tier, lm, run, zoo.load_visual(ckpt_dir), ckpt_dir, run_dir, mix, stream=8)
     legs = [*before.get("finetune", []), {"steps": run.step, "lr": cfg.lr,
                                           "weights": dict(mix.weights),
                                           "caption_share": mix.caption_share}]
@@ -166,10 +169,9 @@ def finetune_lm(tier: str, cfg: TrainConfig, mix: Mix, ckpt_dir: Path, run_dir: 
                  seconds=float(before["train_seconds"]) + run.seconds, finetune=legs)
 
 
-def _train(tier: str, lm: LM, run: Run, ckpt_dir: Path, run_dir: Path, mix: Mix,
-           stream: int) -> None:
+def _train(tier: str, lm: LM, run: Run, visual: VisualSide, ckpt_dir: Path, run_dir: Path,
+           mix: Mix, stream: int) -> None:
     """Run's remaining steps on questions drawn by `mix` about the cached pool's scenes."""
-    visual = zoo.load_visual(ckpt_dir)
     log(f"lm {tier}: {zoo.n_params(lm)} parameters; encoding {POOL_SCENES} pool scenes")
     pool_path = run_dir / f"pool-{zoo.read_meta(ckpt_dir / 'visual')['hash']}-{POOL_SCENES}.pt"
     if pool_path.exists():  # every LM trains on the same pool: encode it once
