@@ -2,8 +2,9 @@
 
     schedule  retire cancelled and expired requests; admit waiting ones while the running batch
               and the KV budget allow (splitvlm.engine.scheduler)
-    execute   prefill the admitted, one forward per padded prompt length; then one decode
-              forward for the whole running batch (splitvlm.engine.runner)
+    execute   one forward: the admitted prompts (a segment per padded prompt length) beside
+              the running batch's next tokens; norms, projections and MLPs run over all
+              their tokens at once, attention per segment (splitvlm.engine.runner)
     update    stream every new token to its handle; retire requests that hit EOS or their length
 
 The greedy tokens of a request are those of LM.generate on it alone, whoever shares its steps.
@@ -29,7 +30,7 @@ from splitvlm.engine.config import EngineConfig
 from splitvlm.engine.errors import BadRequest, EngineClosed
 from splitvlm.engine.request import FinishReason, Request, RequestHandle
 from splitvlm.engine.scheduler import Scheduler
-from splitvlm.model.lm import LM
+from splitvlm.model.lm import KV, LM
 
 BATCH_HISTORY = 256  # decode batch sizes kept for stats()
 
@@ -86,8 +87,7 @@ class Engine:
             self._batch.remove([request for request, _ in retired])
             for request, reason in retired:
                 request.handle.finish(reason)
-            self._prefill(admitted)
-            self._decode()
+            self._execute(admitted)
             self._steps += 1
 
     def start(self) -> None:
@@ -155,31 +155,46 @@ class Engine:
         return Request(handle, torch.from_numpy(visual.copy()), list(prompt), max_new, deadline,
                        width, kv_reserved)
 
-    def _prefill(self, admitted: list[Request]) -> None:
+    def _execute(self, admitted: list[Request]) -> None:
+        """One forward: the admitted prompts (a segment per padded width) beside the running
+        batch's next tokens; then their tokens are recorded and the prefilled rows join."""
         groups: dict[int, list[Request]] = {}
         for request in admitted:
             groups.setdefault(request.prompt_width, []).append(request)
-        for width, group in sorted(groups.items()):
-            logits, past, key_valid, last_pos = runner.prefill(self.lm, group, width, self.pad_id)
-            first = logits.argmax(-1).tolist()  # (B,)
-            keep = []
-            for row, request in enumerate(group):
-                request.kv_len, request.last_pos = key_valid.shape[1], int(last_pos[row])
-                if not self._record(request, first[row]):
-                    keep.append(row)
-            if keep:
-                self._batch.add([group[i] for i in keep], *select_rows(past, key_valid, keep))
-
-    def _decode(self) -> None:
+        prefills = [runner.prefill(self.lm, group, width, self.pad_id)
+                    for width, group in sorted(groups.items())]
+        segments = [p.segment for p in prefills]
         rows = self._batch.rows
-        if not rows:
+        if rows:
+            assert self._batch.past is not None
+            tokens = torch.tensor([r.last_token for r in rows])  # (B,)
+            positions = torch.tensor([r.last_pos + 1 for r in rows])  # (B,)
+            segments.append(runner.decode(self.lm, tokens, positions, self._batch.past,
+                                          self._batch.key_valid))
+        if not segments:
             return
-        assert self._batch.past is not None
-        tokens = torch.tensor([r.last_token for r in rows])  # (B,)
-        positions = torch.tensor([r.last_pos + 1 for r in rows])  # (B,)
-        logits, past, key_valid = runner.decode(
-            self.lm, tokens, positions, self._batch.past, self._batch.key_valid
-        )
+        outputs = self.lm.forward_segments(segments)
+        if rows:
+            logits, past = outputs[-1]
+            self._decoded(rows, logits[:, -1], past, segments[-1].key_valid)
+        for prefill, (logits, past) in zip(prefills, outputs, strict=False):
+            self._prefilled(prefill, logits[:, -1], past)
+
+    def _prefilled(self, prefill: runner.Prefill, logits: torch.Tensor, past: KV) -> None:
+        key_valid = prefill.segment.key_valid
+        assert key_valid is not None
+        keep = []
+        for row, (request, token) in enumerate(zip(prefill.group, logits.argmax(-1).tolist(),
+                                                   strict=True)):
+            request.kv_len, request.last_pos = key_valid.shape[1], int(prefill.last_pos[row])
+            if not self._record(request, token):
+                keep.append(row)
+        if keep:
+            self._batch.add([prefill.group[i] for i in keep], *select_rows(past, key_valid, keep))
+
+    def _decoded(self, rows: list[Request], logits: torch.Tensor, past: KV,
+                 key_valid: torch.Tensor | None) -> None:
+        assert key_valid is not None
         self._batch.update(past, key_valid)
         self._history.append(len(rows))
         self._decode_steps += 1

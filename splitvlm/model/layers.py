@@ -36,12 +36,18 @@ class Attention(nn.Module):
         self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: torch.Tensor | None
     ) -> torch.Tensor:
         """q (B, H, Tq, hd), k/v (B, H, Tk, hd), mask broadcastable to (B, H, Tq, Tk)."""
+        return self.out(self.mix(q, k, v, mask))
+
+    def mix(
+        self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: torch.Tensor | None
+    ) -> torch.Tensor:
+        """attend without the output projection: the heads' values, (B, Tq, H * hd)."""
         scores = q @ k.transpose(-2, -1) / math.sqrt(self.head_dim)  # (B, H, Tq, Tk)
         if mask is not None:
             scores = scores.masked_fill(~mask, float("-inf"))
         y = scores.softmax(dim=-1) @ v  # (B, H, Tq, hd)
         b, _, t, _ = y.shape
-        return self.out(y.transpose(1, 2).reshape(b, t, self.heads * self.head_dim))
+        return y.transpose(1, 2).reshape(b, t, self.heads * self.head_dim)
 
     def forward(self, x: torch.Tensor, context: torch.Tensor | None = None) -> torch.Tensor:
         k, v = self.keys_values(x if context is None else context)

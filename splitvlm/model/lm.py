@@ -48,20 +48,38 @@ class LMConfig:
 
 
 class CausalBlock(nn.Module):
+    """Pre-norm causal block; LM.forward_segments runs it (attention per segment, the rest on
+    the tokens of all segments at once)."""
+
     def __init__(self, cfg: LMConfig) -> None:
         super().__init__()
         self.norm1, self.attn = nn.LayerNorm(cfg.dim), Attention(cfg.dim, cfg.heads)
         self.norm2, self.mlp = nn.LayerNorm(cfg.dim), MLP(cfg.dim, cfg.mlp_ratio)
 
-    def forward(
-        self, x: torch.Tensor, past: KV | None, mask: torch.Tensor
-    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        h = self.norm1(x)
-        k, v = self.attn.keys_values(h)  # (B, H, T, hd)
-        if past is not None:
-            k, v = torch.cat([past[0], k], dim=2), torch.cat([past[1], v], dim=2)
-        x = x + self.attn.attend(self.attn.split(self.attn.q(h)), k, v, mask)
-        return x + self.mlp(self.norm2(x)), k, v
+
+@dataclass(frozen=True)
+class Segment:
+    """Rows that share one layout: inputs h (B, T, d) at positions (B, T), their cache
+    (L, B, H, Tp, hd) or None, and key_valid (B, Tp + T) marking real keys (None: all)."""
+
+    h: torch.Tensor
+    positions: torch.Tensor
+    past: KV | None = None
+    key_valid: torch.Tensor | None = None
+
+    @property
+    def tokens(self) -> int:
+        return self.h.shape[0] * self.h.shape[1]
+
+    def mask(self) -> torch.Tensor:
+        """(1 or B, 1, T, Tp + T): causal, and real keys only."""
+        t = self.h.shape[1]
+        tp = 0 if self.past is None else self.past[0].shape[3]
+        mask = torch.ones(t, tp + t, dtype=torch.bool, device=self.h.device).tril(diagonal=tp)
+        mask = mask[None, None]  # (1, 1, T, Tp+T)
+        if self.key_valid is not None:
+            mask = mask & self.key_valid[:, None, None, :]
+        return mask
 
 
 class LM(nn.Module):
@@ -120,21 +138,37 @@ class LM(nn.Module):
     ) -> tuple[torch.Tensor, KV]:
         """h (B, T, d) embedded inputs at `positions` (B, T); past keys/values (L, B, H, Tp, hd);
         key_valid (B, Tp + T) marks real keys. Returns logits (B, T, V) and the new cache."""
-        t = h.shape[1]
-        tp = 0 if past is None else past[0].shape[3]
-        mask = torch.ones(t, tp + t, dtype=torch.bool, device=h.device).tril(diagonal=tp)
-        mask = mask[None, None]  # (1, 1, T, Tp+T)
-        if key_valid is not None:
-            mask = mask & key_valid[:, None, None, :]
-        x = h + self.pos_emb(positions)
-        keys, values = [], []
+        return self.forward_segments([Segment(h, positions, past, key_valid)])[0]
+
+    def forward_segments(self, segments: list[Segment]) -> list[tuple[torch.Tensor, KV]]:
+        """Several segments in one pass (e.g. prompts to prefill beside rows decoding one
+        token): norms, projections and MLPs run once over the tokens of all segments, attention
+        per segment. Each segment gets forward's logits (B, T, V) and cache (L, B, H, Tp+T, hd)."""
+        d, sizes = self.cfg.dim, [s.tokens for s in segments]
+        masks = [s.mask() for s in segments]
+        x = _join([(s.h + self.pos_emb(s.positions)).reshape(-1, d) for s in segments])  # (M, d)
+        keys: list[list[torch.Tensor]] = [[] for _ in segments]
+        values: list[list[torch.Tensor]] = [[] for _ in segments]
         for i, block in enumerate(self.blocks):
-            layer_past = None if past is None else (past[0][i], past[1][i])
-            x, k, v = block(x, layer_past, mask)
-            keys.append(k)
-            values.append(v)
-        logits = self.norm(x) @ self.tok_emb.weight.T  # tied head, (B, T, V)
-        return logits, (torch.stack(keys), torch.stack(values))
+            assert isinstance(block, CausalBlock)
+            h = block.norm1(x)
+            q, kv = _parts(block.attn.q(h), sizes), _parts(block.attn.kv(h), sizes)
+            mixed = []
+            for j, seg in enumerate(segments):
+                b, t = seg.h.shape[:2]
+                k, v = (block.attn.split(z) for z in kv[j].view(b, t, 2 * d).chunk(2, dim=-1))
+                if seg.past is not None:  # (B, H, Tp + T, hd)
+                    k = torch.cat([seg.past[0][i], k], dim=2)
+                    v = torch.cat([seg.past[1][i], v], dim=2)
+                keys[j].append(k)
+                values[j].append(v)
+                q_j = block.attn.split(q[j].view(b, t, d))
+                mixed.append(block.attn.mix(q_j, k, v, masks[j]).reshape(b * t, d))
+            x = x + block.attn.out(_join(mixed))
+            x = x + block.mlp(block.norm2(x))
+        logits = _parts(self.norm(x) @ self.tok_emb.weight.T, sizes)  # tied head, (M, V)
+        return [(lg.view(*seg.h.shape[:2], -1), (torch.stack(k), torch.stack(v)))
+                for lg, seg, k, v in zip(logits, segments, keys, values, strict=True)]
 
     def sequence_logits(self, visual: torch.Tensor, ids: torch.Tensor) -> torch.Tensor:
         """Teacher forcing: visual (B, Nv, Dl), ids (B, T) right-padded -> logits (B, Nv+T, V)."""
@@ -183,3 +217,11 @@ class LM(nn.Module):
             )
             logits = step_logits[:, -1]
         return out
+
+
+def _join(parts: list[torch.Tensor]) -> torch.Tensor:
+    return parts[0] if len(parts) == 1 else torch.cat(parts)
+
+
+def _parts(x: torch.Tensor, sizes: list[int]) -> list[torch.Tensor] | tuple[torch.Tensor, ...]:
+    return [x] if len(sizes) == 1 else x.split(sizes)

@@ -6,9 +6,10 @@ from collections.abc import Callable
 
 import numpy as np
 import pytest
+import torch
 
 from splitvlm.engine import Engine, FinishReason
-from splitvlm.model.lm import LM
+from splitvlm.model.lm import KV, LM, Segment
 
 Sample = tuple[np.ndarray, list[int]]  # visual (N', Dl) float32, prompt ids
 Step = Callable[[Engine], None]
@@ -73,3 +74,30 @@ def test_length_cut_to_the_lm_positions(
     out = handle.output()  # LM.generate feeds its last token too, so it holds one less
     assert len(out) == 4 and out[:3] == alone(s, 3, -1)
     assert handle.finish_reason is FinishReason.LENGTH
+
+
+def test_admission_shares_the_step_forward(
+    random_lm: LM, make_engine: Callable[..., Engine], sample: Callable[[int, int], Sample],
+    alone: Callable[..., list[int]], step: Step, run_until_idle: Step,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Prompts admitted while others decode go through the same forward, one segment per
+    padded width, and still get their answers alone."""
+    calls: list[list[tuple[int, ...]]] = []
+    original = random_lm.forward_segments
+
+    def counted(segments: list[Segment]) -> list[tuple[torch.Tensor, KV]]:
+        calls.append([tuple(s.h.shape[:2]) for s in segments])
+        return original(segments)
+
+    monkeypatch.setattr(random_lm, "forward_segments", counted)
+    engine = make_engine(max_batch=4, prefill_bucket=8, eos_id=-1)
+    samples = [sample(30, 4), sample(31, 4), sample(32, 12)]
+    first = engine.submit(*samples[0], max_new_tokens=5)
+    step(engine)  # the prompt alone: 9 visual + 8 padded prompt positions
+    later = [engine.submit(*s, max_new_tokens=5) for s in samples[1:]]
+    step(engine)  # widths 8 and 16 beside the first request's next token
+    assert calls == [[(1, 17)], [(1, 17), (1, 25), (1, 1)]]
+    run_until_idle(engine)
+    for handle, s in zip([first, *later], samples, strict=True):
+        assert handle.output() == alone(s, 5, -1)
