@@ -29,7 +29,9 @@ per wall second of this process and the three tier processes (this process alone
 CPU-bound, and the speedup tends to the ratio of `cpu_ms_per_token`.
 `cpu_ms_per_request` splits that CPU by process (client, edge, fog, cloud): the part that
 batching cannot shrink (decoding images, relaying every token over three hops) bounds the
-speedup on a machine with few cores.
+speedup on a machine with few cores. `engine_alone` runs the same requests through the cloud's
+engine in this process after the tiers stop (splitvlm.bench.batch_engine): what batching
+itself gives, without the transport.
 """
 
 from __future__ import annotations
@@ -235,6 +237,10 @@ async def measure(args: argparse.Namespace) -> dict[str, Any]:
                 {name: tp.proc.pid for name, tp in procs.tiers.items()})
         finally:
             await asyncio.to_thread(procs.stop)
+    from splitvlm.bench.batch_engine import engine_alone
+
+    alone = await asyncio.to_thread(engine_alone, requests, args.checkpoints, clients,
+                                    args.rounds, args.threads)
     every_base, every_ours = merged(base), merged(ours)
     baseline, concurrent = summary(every_base), summary(every_ours)
     concurrent |= {"clients": clients, "batch_mean": batch_mean}
@@ -249,6 +255,7 @@ async def measure(args: argparse.Namespace) -> dict[str, Any]:
                               for c, b in zip(ours, base, strict=True)],
         "answers_identical": [o.tokens for o in every_base.outcomes]
         == [o.tokens for o in every_ours.outcomes],
+        "engine_alone": alone,
     }
 
 
@@ -296,6 +303,11 @@ def render(result: dict[str, Any]) -> str:
             f"{k} {v:.1f}" for k, v in doc["cpu_ms_per_request"].items()))
     lines.append(f"speedup {result['speedup']:.2f}x; cloud mean decode batch "
                  f"{c['batch_mean']:.2f}; answers identical: {result['answers_identical']}")
+    e = result["engine_alone"]
+    lines.append(f"cloud engine alone (no tiers, no gRPC): one at a time "
+                 f"{e['baseline_tokens_per_s']:.1f} tokens/s, {c['clients']} clients "
+                 f"{e['concurrent_tokens_per_s']:.1f} tokens/s, speedup {e['speedup']:.2f}x; "
+                 f"answers identical: {e['answers_identical']}")
     lines.append("per-request stage seconds (busy = stage seconds per wall second):")
     for name, doc in rows:
         lines.append(f"  {name:14s} " + "  ".join(
@@ -312,9 +324,16 @@ def plot(result: dict[str, Any], path: str) -> None:
     b, c = result["baseline"], result["concurrent"]
     labels = ["one at a time", f"{c['clients']} clients"]
     fig, (left, right) = plt.subplots(1, 2, figsize=(9, 3.5))
-    left.bar(labels, [b["tokens_per_s"], c["tokens_per_s"]], color=["tab:gray", "tab:blue"])
+    e = result["engine_alone"]
+    x = np.arange(2)
+    left.bar(x - 0.2, [b["tokens_per_s"], c["tokens_per_s"]], 0.4, color="tab:blue",
+             label=f"three tiers: {result['speedup']:.2f}x")
+    left.bar(x + 0.2, [e["baseline_tokens_per_s"], e["concurrent_tokens_per_s"]], 0.4,
+             color="tab:gray", label=f"cloud engine alone: {e['speedup']:.2f}x")
+    left.set_xticks(x, labels)
     left.set_ylabel("answer tokens / s")
-    left.set_title(f"Throughput: {result['speedup']:.2f}x")
+    left.set_title("Throughput")
+    left.legend(fontsize=8)
     for label, doc, color in zip(labels, (b, c), ("tab:gray", "tab:blue"), strict=True):
         ttft = np.sort(doc["ttft_s"])
         right.step(ttft, np.arange(1, len(ttft) + 1) / len(ttft), where="post", color=color,

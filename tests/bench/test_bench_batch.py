@@ -38,6 +38,10 @@ def test_bench_batch_smoke(checkpoints: Path, tmp_path: Path) -> None:
     assert 1.0 <= ours["batch_mean"] <= 4.0
     assert result["speedup"] == pytest.approx(ours["tokens_per_s"] / base["tokens_per_s"])
     assert len(result["speedup_per_round"]) == 2
+    alone = result["engine_alone"]
+    assert alone["answers_identical"] is True
+    assert alone["speedup"] == pytest.approx(
+        alone["concurrent_tokens_per_s"] / alone["baseline_tokens_per_s"])
     assert "speedup" in batch.render(result)
     batch.plot(result, str(tmp_path / "batch.png"))
     assert (tmp_path / "batch.png").stat().st_size > 0
