@@ -9,7 +9,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import sys
 from collections.abc import Callable
@@ -65,11 +64,11 @@ def _profile(args: argparse.Namespace) -> int:
 def _serve(args: argparse.Namespace) -> int:
     from splitvlm.config import load_config
     from splitvlm.service.launch import builder_for
-    from splitvlm.service.server import serve
+    from splitvlm.service.server import run_service
 
     config = load_config(args.tier, Path(args.config) if args.config else None,
                          port=args.port, next_hop=args.next_hop)
-    asyncio.run(serve(config, builder_for(config.tier)))
+    run_service(config, builder_for(config.tier))
     return 0
 
 

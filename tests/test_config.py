@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
 
 from splitvlm.config import load_config
 from splitvlm.plan.plan import Precision, Tier
+from splitvlm.service.server import loop_factory
 
 
 def test_file_then_environment_then_overrides(tmp_path: Path) -> None:
@@ -25,6 +27,7 @@ def test_file_then_environment_then_overrides(tmp_path: Path) -> None:
     ({"SPLITVLM_THREADS": "0"}, "threads=0"),
     ({"SPLITVLM_NEXT_HOP": "nohost"}, "next_hop='nohost'"),
     ({"SPLITVLM_EDGE_PRECISION": "fp8"}, "edge_precision='fp8'"),
+    ({"SPLITVLM_EVENT_LOOP": "trio"}, "event_loop='trio'"),
 ])
 def test_bad_values_name_the_field(env: dict[str, str], message: str) -> None:
     with pytest.raises(ValueError, match=message.replace("(", r"\(")):
@@ -38,3 +41,14 @@ def test_unknown_field_and_missing_tier(tmp_path: Path) -> None:
         load_config("edge", path, env={})
     with pytest.raises(ValueError, match="tier is not set"):
         load_config(None, env={})
+
+
+def test_event_loop_choice(monkeypatch: pytest.MonkeyPatch) -> None:
+    import uvloop
+
+    assert loop_factory("asyncio") is None
+    assert loop_factory("auto") is loop_factory("uvloop") is uvloop.new_event_loop
+    monkeypatch.setitem(sys.modules, "uvloop", None)  # as where it is not installed
+    assert loop_factory("auto") is None
+    with pytest.raises(RuntimeError, match="uvloop is not installed"):
+        loop_factory("uvloop")

@@ -284,7 +284,10 @@ async def phases(edge: str, cloud: str, requests: list[BenchRequest], clients: i
 
 
 def run(extra: list[str]) -> dict[str, Any]:
-    return asyncio.run(measure(_args(extra)))
+    from splitvlm.service.server import loop_factory
+
+    with asyncio.Runner(loop_factory=loop_factory("auto")) as runner:  # as the tiers' loops
+        return runner.run(measure(_args(extra)))
 
 
 def render(result: dict[str, Any]) -> str:

@@ -96,6 +96,27 @@ async def create_server(
 Build = Callable[[ServiceConfig], Awaitable[Running]]
 
 
+def run_service(config: ServiceConfig, build: Build) -> None:
+    """serve() on the event loop that config.event_loop names."""
+    with asyncio.Runner(loop_factory=loop_factory(config.event_loop)) as runner:
+        runner.run(serve(config, build))
+
+
+def loop_factory(name: str) -> Callable[[], asyncio.AbstractEventLoop] | None:
+    """The event loop factory for "uvloop", "asyncio" or "auto" (None: asyncio's own)."""
+    if name == "asyncio":
+        return None
+    try:
+        import uvloop
+    except ImportError as exc:
+        if name == "auto":
+            return None
+        raise RuntimeError("event_loop='uvloop' but uvloop is not installed: pip install "
+                           "uvloop, or set event_loop = 'asyncio'") from exc
+    factory: Callable[[], asyncio.AbstractEventLoop] = uvloop.new_event_loop
+    return factory
+
+
 async def serve(config: ServiceConfig, build: Build) -> None:
     """Run until SIGTERM/SIGINT, then shut down gracefully."""
     running = await build(config)
