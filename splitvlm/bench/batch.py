@@ -332,7 +332,7 @@ def plot(result: dict[str, Any], path: str) -> None:
     left.bar(x - 0.2, [b["tokens_per_s"], c["tokens_per_s"]], 0.4, color="tab:blue",
              label=f"three tiers: {result['speedup']:.2f}x")
     left.bar(x + 0.2, [e["baseline_tokens_per_s"], e["concurrent_tokens_per_s"]], 0.4,
-             color="tab:gray", label=f"cloud engine alone: {e['speedup']:.2f}x")
+             color="tab:orange", label=f"cloud engine alone: {e['speedup']:.2f}x")
     left.set_xticks(x, labels)
     left.set_ylabel("answer tokens / s")
     left.set_title("Throughput")
