@@ -144,6 +144,8 @@ class LM(nn.Module):
         """Several segments in one pass (e.g. prompts to prefill beside rows decoding one
         token): norms, projections and MLPs run once over the tokens of all segments, attention
         per segment. Each segment gets forward's logits (B, T, V) and cache (L, B, H, Tp+T, hd)."""
+        if not segments:
+            return []
         d, sizes = self.cfg.dim, [s.tokens for s in segments]
         masks = [s.mask() for s in segments]
         x = _join([(s.h + self.pos_emb(s.positions)).reshape(-1, d) for s in segments])  # (M, d)

@@ -111,8 +111,8 @@ def loop_factory(name: str) -> Callable[[], asyncio.AbstractEventLoop] | None:
     except ImportError as exc:
         if name == "auto":
             return None
-        raise RuntimeError("event_loop='uvloop' but uvloop is not installed: pip install "
-                           "uvloop, or set event_loop = 'asyncio'") from exc
+        raise ValueError("event_loop='uvloop' but uvloop is not installed: pip install "
+                         "uvloop, or set event_loop = 'asyncio'") from exc
     factory: Callable[[], asyncio.AbstractEventLoop] = uvloop.new_event_loop
     return factory
 
