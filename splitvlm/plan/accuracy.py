@@ -8,7 +8,9 @@
 
 Rules, in order: a missing int8 row reads the fp32 row of that tier; a question type missing
 from a row, and `unknown`, read the mean of the row; a tier without any row has accuracy 0 (an
-unmeasured LM earns nothing). Values lie in [0, 1].
+unmeasured LM earns nothing). Values lie in [0, 1]. Then, per tier and question type, the
+precisions whose values differ by less than `resolution` read their mean: `splitvlm eval` asks
+200 questions per type, so 0.5 pt is one question, noise a planner must not pay latency for.
 """
 
 from __future__ import annotations
@@ -22,12 +24,14 @@ from splitvlm.plan.plan import TIERS, Precision, Tier
 from splitvlm.plan.qtype import UNKNOWN
 
 Row = Mapping[str, float]
+RESOLUTION = 0.01  # precision rows closer than this (under 2 of 200 questions) are pooled
 
 
 class AccuracyTable:
     """Accuracy in [0, 1] by (tier, question type, precision), with the fallbacks above."""
 
-    def __init__(self, rows: Mapping[Tier, Mapping[Precision, Row]]) -> None:
+    def __init__(self, rows: Mapping[Tier, Mapping[Precision, Row]],
+                 resolution: float = RESOLUTION) -> None:
         self._rows = {tier: {p: dict(row) for p, row in by_p.items()} for tier, by_p in
                       rows.items()}
         self._table: dict[tuple[Tier, str, Precision], float] = {}
@@ -38,12 +42,15 @@ class AccuracyTable:
                         raise ValueError(f"accuracy[{tier}][{precision}][{qtype}]={value!r}; "
                                          "expected a number in [0, 1]")
         for tier in TIERS:
-            for precision in Precision:
-                for qtype in (*QTYPES, UNKNOWN):
-                    self._table[(tier, qtype, precision)] = self._lookup(tier, qtype, precision)
+            for qtype in (*QTYPES, UNKNOWN):
+                values = {p: self._lookup(tier, qtype, p) for p in Precision}
+                if max(values.values()) - min(values.values()) < resolution:
+                    values = dict.fromkeys(values, sum(values.values()) / len(values))
+                for precision, value in values.items():
+                    self._table[(tier, qtype, precision)] = value
 
     @classmethod
-    def from_dict(cls, doc: Mapping[str, Any]) -> AccuracyTable:
+    def from_dict(cls, doc: Mapping[str, Any], resolution: float = RESOLUTION) -> AccuracyTable:
         try:
             rows = {
                 Tier(tier): {Precision(p): {str(q): float(v) for q, v in row.items()}
@@ -52,7 +59,7 @@ class AccuracyTable:
             }
         except (AttributeError, TypeError, ValueError) as exc:
             raise ValueError(f"malformed accuracy table: {exc}") from exc
-        return cls(rows)
+        return cls(rows, resolution)
 
     @classmethod
     def uniform(cls, by_tier: Mapping[Tier, float]) -> AccuracyTable:

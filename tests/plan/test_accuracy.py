@@ -29,7 +29,7 @@ def test_table_lookups_and_fallbacks() -> None:
     table = AccuracyTable.from_dict({
         "cloud": {"fp32": {"color": 0.99, "relate": 0.9}, "int8": {"color": 0.95}},
         "edge": {"fp32": {"color": 0.8, "relate": 0.4}},
-    })
+    }, resolution=0.0)  # the fallbacks alone; pooling has its own test
     assert table.expected(Tier.CLOUD, "color", Precision.INT8) == 0.95
     assert table.expected(Tier.EDGE, "relate", Precision.INT8) == 0.4  # no int8 row: fp32
     assert table.expected(Tier.CLOUD, UNKNOWN) == pytest.approx(0.945)  # the row's mean
@@ -42,3 +42,15 @@ def test_table_lookups_and_fallbacks() -> None:
         AccuracyTable.from_dict({"edge": {"fp32": {"color": 1.5}}})
     with pytest.raises(ValueError, match="malformed"):
         AccuracyTable.from_dict({"mars": {"fp32": {"color": 0.5}}})
+
+
+def test_precisions_closer_than_the_resolution_read_their_mean() -> None:
+    doc = {"edge": {"fp32": {"exist": 0.995, "color": 0.9}, "int8": {"exist": 0.99,
+                                                                    "color": 0.8}}}
+    table = AccuracyTable.from_dict(doc)  # one question of 200 apart on exist: noise
+    assert table.expected(Tier.EDGE, "exist", Precision.FP32) == pytest.approx(0.9925)
+    assert table.expected(Tier.EDGE, "exist", Precision.INT8) == pytest.approx(0.9925)
+    assert table.expected(Tier.EDGE, "color", Precision.INT8) == 0.8  # 10 pt apart: kept
+    exact = AccuracyTable.from_dict(doc, resolution=0.0)
+    assert exact.expected(Tier.EDGE, "exist", Precision.FP32) == 0.995
+    assert table.to_dict() == doc  # what was measured is kept as measured
