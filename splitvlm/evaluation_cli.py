@@ -19,7 +19,8 @@ def visual_fn(vision: str, checkpoints: Path):  # type: ignore[no-untyped-def]
     """pixels (B, S, S, 3) uint8 -> visual tokens (B, N', Dl) float32."""
     if vision == "fp32":
         model = zoo.load_visual(checkpoints)
-        return lambda pixels: model(torch.from_numpy(pixels)).detach().numpy()
+        # torch.tensor copies: decoded images may be read-only arrays
+        return lambda pixels: model(torch.tensor(pixels)).detach().numpy()
     from splitvlm.runtime.ort import OrtVisual
 
     ort_visual = OrtVisual(checkpoints / ONNX_SUBDIR, vision)

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from splitvlm.bench.batch import BenchRequest
-from splitvlm.data.camera import preprocess
+from splitvlm.data.camera import decode_image
 from splitvlm.data.tokenizer import Tokenizer
 from splitvlm.engine import Engine
 
@@ -25,15 +25,11 @@ Item = tuple[np.ndarray, list[int]]  # visual tokens (N', Dl) float32, prompt id
 
 
 def engine_items(requests: list[BenchRequest], checkpoints: Path) -> list[Item]:
-    import torch
+    from splitvlm.evaluation_cli import visual_fn
 
-    from splitvlm.model import zoo
-
-    tok, visual = Tokenizer(), zoo.load_visual(checkpoints)
-    size = visual.cfg.vision.image_size
-    with torch.no_grad():
-        return [(visual(torch.from_numpy(preprocess(r.image, size)[None].copy()))[0].numpy(),
-                 tok.encode(r.question) + [tok.ans_id]) for r in requests]
+    tok, encode = Tokenizer(), visual_fn("fp32", checkpoints)
+    return [(encode(decode_image(r.image)[None])[0], tok.encode(r.question) + [tok.ans_id])
+            for r in requests]
 
 
 def engine_phase(engine: Engine, items: list[Item], clients: int) -> tuple[list[list[int]], float]:
@@ -71,8 +67,7 @@ def engine_alone(requests: list[BenchRequest], checkpoints: Path, clients: int, 
     torch.set_num_threads(threads)
     items = engine_items(requests, checkpoints)
     batch = max(16, clients)  # as the bench's cloud: SPLITVLM_MAX_BATCH
-    engine = engine_for_tier("cloud", EngineConfig(max_batch=batch, max_waiting=2 * batch,
-                                                   kv_budget_tokens=batch * 64),
+    engine = engine_for_tier("cloud", EngineConfig.for_slots(batch, 2 * batch),
                              directory=checkpoints)
     engine.start()
     try:

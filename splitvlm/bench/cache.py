@@ -97,12 +97,13 @@ def _lm_alone_s(dialogs: list[tuple[Scene, bytes, list[str]]], checkpoints: Path
                 ) -> dict[tuple[int, int], float]:
     """The fog LM's own time per (image, turn): torch, batch 1, on the same visual tokens."""
     torch.set_num_threads(1)
-    tok = Tokenizer()
-    visual, lm = zoo.load_visual(checkpoints), zoo.load_lm("fog", checkpoints)
+    from splitvlm.evaluation_cli import visual_fn
+
+    tok, encode, lm = Tokenizer(), visual_fn("fp32", checkpoints), zoo.load_lm("fog", checkpoints)
     out = {}
     with torch.no_grad():
         for i, (_, jpeg, questions) in enumerate(dialogs):
-            tokens = visual(torch.from_numpy(preprocess(jpeg, 64)[None].copy()))
+            tokens = torch.from_numpy(encode(preprocess(jpeg, 64)[None]))
             for j, q in enumerate(questions):
                 prompt = [tok.encode(q) + [tok.ans_id]]
                 lm.generate(tokens, prompt, tok.pad_id, tok.eos_id)  # warm

@@ -7,6 +7,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+KV_TOKENS_PER_SLOT = 64  # a whole LM context (LMConfig.max_len) per running request
+
 
 @dataclass(frozen=True)
 class EngineConfig:
@@ -35,6 +37,13 @@ class EngineConfig:
             value = getattr(self, f.name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"EngineConfig.{f.name}={value!r} must be a positive integer")
+
+    @classmethod
+    def for_slots(cls, max_batch: int, max_waiting: int) -> EngineConfig:
+        """A tier's engine (fog, cloud): `max_batch` running requests, each with KV room for a
+        whole LM context."""
+        return cls(max_batch=max_batch, max_waiting=max_waiting,
+                   kv_budget_tokens=max_batch * KV_TOKENS_PER_SLOT)
 
     @classmethod
     def from_mapping(cls, table: Mapping[str, Any]) -> EngineConfig:

@@ -59,8 +59,7 @@ def engine_compute(checkpoints: Path, lm_tier: str, threads: int, max_batch: int
     compute and the function that stops the engine."""
     from splitvlm.engine import EngineConfig, EngineGenerator, engine_for_tier
 
-    engine = engine_for_tier(lm_tier, EngineConfig(max_batch=max_batch, max_waiting=max_waiting,
-                                                   kv_budget_tokens=max_batch * 64),
+    engine = engine_for_tier(lm_tier, EngineConfig.for_slots(max_batch, max_waiting),
                              directory=checkpoints)
     compute = torch_compute(checkpoints, None, threads, EngineGenerator(engine))
     compute.lm_name = lm_tier
