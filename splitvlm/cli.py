@@ -114,9 +114,10 @@ def parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
 
     s = sub.add_parser("train", help="train the visual side and the three LMs")
-    s.add_argument("--phase", choices=["visual", "lm", "all", "finetune"], default="all",
+    s.add_argument("--phase", choices=["visual", "lm", "all", "finetune", "grow"], default="all",
                    help="all = visual, then lm; finetune: an LM on from its checkpoint "
-                        "(the recipe's FINETUNES)")
+                        "(the recipe's FINETUNES); grow: fog from edge, cloud from fog, "
+                        "then trained on the smaller LM's mistakes")
     s.add_argument("--tiers", default="",
                    help="LMs to train, e.g. edge,fog (default: every LM the phase has)")
     s.add_argument("--out", default=str(CHECKPOINT_DIR), help="checkpoint directory")

@@ -23,11 +23,12 @@ from splitvlm.model.vision import VisionConfig
 from splitvlm.model.vlm import VisualConfig, VisualSide
 
 LM_TIERS = ("edge", "fog", "cloud")
-# Widths chosen for roughly 1 : 8 : 25 parameters.
+# Each larger LM is grown from the next smaller one (splitvlm/training/grow.py): width x2
+# with the head width kept (heads x2), and depth 2 -> 4 -> 6; about 1 : 7 : 41 parameters.
 LM_SIZES: dict[str, dict[str, int]] = {
     "edge": {"dim": 64, "depth": 2, "heads": 2},
-    "fog": {"dim": 160, "depth": 3, "heads": 4},
-    "cloud": {"dim": 256, "depth": 4, "heads": 8},
+    "fog": {"dim": 128, "depth": 4, "heads": 4},
+    "cloud": {"dim": 256, "depth": 6, "heads": 8},
 }
 
 

@@ -7,7 +7,8 @@ are kept apart so that short answers are not padded to caption length.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import dataclasses
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -17,7 +18,7 @@ import torch
 import torch.nn.functional as F
 
 from splitvlm.checkpoints import lm_name
-from splitvlm.data.questions import QTYPES, ask, sample_qa
+from splitvlm.data.questions import QA, QTYPES, ask, sample_qa
 from splitvlm.data.scenes import Scene
 from splitvlm.data.sets import TRAIN_STREAM, Sample, rng_for
 from splitvlm.data.tokenizer import Tokenizer
@@ -25,7 +26,9 @@ from splitvlm.evaluate import Score, score
 from splitvlm.model import zoo
 from splitvlm.model.lm import LM
 from splitvlm.model.vlm import VisualSide
+from splitvlm.training.grow import grow
 from splitvlm.training.loop import Run, TrainConfig, log
+from splitvlm.training.mining import HardSet, Mining, mine, weakness_weights
 from splitvlm.training.visual import training_image
 
 POOL_SCENES = 24_000
@@ -83,22 +86,22 @@ def encode_pool_scenes(n: int) -> list[Scene]:
 
 def question_batch(
     scenes: list[Scene], n: int, caption: bool, rng: np.random.Generator, tok: Tokenizer,
-    weights: Mapping[str, float] = SHORT_WEIGHTS,
+    weights: Mapping[str, float] = SHORT_WEIGHTS, replay: Sequence[tuple[int, QA]] = (),
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """(scene indices (B,), ids (B, T) right-padded, labels (B, T) with IGNORE off-answer)."""
+    """(scene indices (B,), ids (B, T) right-padded, labels (B, T) with IGNORE off-answer).
+    The `replay` questions (pool scene index, QA) come first; the rest are drawn by `weights`."""
     types = list(weights)
     p = np.array([weights[t] for t in types])
-    rows: list[tuple[list[int], list[int]]] = []
-    index: list[int] = []
-    while len(rows) < n:
+    asked = list(replay[:n])
+    while len(asked) < n:
         qtype = "caption" if caption else types[int(rng.choice(len(types), p=p / p.sum()))]
         i = int(rng.integers(len(scenes)))
         qa = ask(scenes[i], qtype, rng)
-        if qa is None:
-            continue
-        q = tok.encode(qa.question) + [tok.ans_id]
-        rows.append((q, tok.encode(qa.answer) + [tok.eos_id]))
-        index.append(i)
+        if qa is not None:
+            asked.append((i, qa))
+    rows = [(tok.encode(qa.question) + [tok.ans_id], tok.encode(qa.answer) + [tok.eos_id])
+            for _, qa in asked]
+    index = [i for i, _ in asked]
     width = max(len(q) + len(a) for q, a in rows)
     ids = torch.full((n, width), tok.pad_id, dtype=torch.long)
     labels = torch.full((n, width), IGNORE, dtype=torch.long)
@@ -169,31 +172,69 @@ def finetune_lm(tier: str, cfg: TrainConfig, mix: Mix, ckpt_dir: Path, run_dir: 
                  seconds=float(before["train_seconds"]) + run.seconds, finetune=legs)
 
 
+def grow_lm(tier: str, source: str, cfg: TrainConfig, mix: Mix, mining: Mining, noise: float,
+            ckpt_dir: Path, run_dir: Path) -> dict[str, object]:
+    """Grow the `source` tier's LM (from `ckpt_dir`) to this tier's size, function-preserving,
+    then train it on the source's weaknesses (hard-example mining); resumable from `run_dir`."""
+    torch.manual_seed(cfg.seed)
+    visual = zoo.load_visual(ckpt_dir)
+    before = zoo.read_meta(ckpt_dir / lm_name(source))
+    lm = grow(zoo.load_lm(source, ckpt_dir), zoo.lm_config(tier, visual.cfg), noise, cfg.seed)
+    lm.set_cell_head(*visual.cell_head_params())
+    run = Run(lm, cfg, run_dir / f"lm-{tier}-grow-state.pt")
+    _train(tier, lm, run, visual, ckpt_dir, run_dir, mix, stream=9, mining=mining)
+    grown_from = {"tier": source, "hash": before["hash"], "n_params": before["n_params"],
+                  "train_steps": before["train_steps"], "train_seconds": before["train_seconds"]}
+    return _save(tier, lm, ckpt_dir, steps=run.step, seconds=run.seconds, grown_from=grown_from,
+                 growth={"lr": cfg.lr, "bf16": cfg.bf16, "noise": noise,
+                         "caption_share": mix.caption_share, "mining": dataclasses.asdict(mining)})
+
+
 def _train(tier: str, lm: LM, run: Run, visual: VisualSide, ckpt_dir: Path, run_dir: Path,
-           mix: Mix, stream: int) -> None:
-    """Run's remaining steps on questions drawn by `mix` about the cached pool's scenes."""
+           mix: Mix, stream: int, mining: Mining | None = None) -> None:
+    """Run's remaining steps on questions drawn by `mix` about the cached pool's scenes. With
+    `mining`, the LM is asked about fresh pool questions every `mining.every` steps: the mix is
+    re-weighted toward the types it misses, and a share of each batch replays what it missed."""
     log(f"lm {tier}: {zoo.n_params(lm)} parameters; encoding {POOL_SCENES} pool scenes")
-    pool_path = run_dir / f"pool-{zoo.read_meta(ckpt_dir / 'visual')['hash']}-{POOL_SCENES}.pt"
-    if pool_path.exists():  # every LM trains on the same pool: encode it once
-        scenes, pool = encode_pool_scenes(POOL_SCENES), torch.load(pool_path)
-    else:
-        scenes, pool = encode_pool(visual, POOL_SCENES)
-        run_dir.mkdir(parents=True, exist_ok=True)
-        torch.save(pool, pool_path)
+    scenes, pool = _pool(visual, ckpt_dir, run_dir)
     valid = validation_set(visual)
     rng = np.random.default_rng([TRAIN_STREAM, stream, run.step])
-    tok = Tokenizer()
+    tok, hard = Tokenizer(), HardSet()
     lm.train()
     for step in run.steps(f"lm-{tier}"):
+        if mining is not None and (step % mining.every == 0 or not hard.items):
+            mix = _remine(tier, lm, scenes, pool, mining, hard, mix, rng)
         caption = rng.random() < mix.caption_share
+        replay = [] if mining is None else hard.draw(
+            round(run.cfg.batch_size * mining.replay_share), rng, caption)
         index, ids, labels = question_batch(scenes, run.cfg.batch_size, caption, rng, tok,
-                                            mix.weights)
+                                            mix.weights, replay)
         loss = run.backward(partial(answer_loss, lm, pool[index], ids, labels))
         if (step + 1) % run.cfg.eval_every == 0:
             acc = validation_accuracy(lm, valid)
             log(f"lm {tier} step {step + 1}: loss {loss:.4f} validation {acc.overall:.4f} "
                 + " ".join(f"{t}={a:.2f}" for t, a in acc.by_type.items()))
     lm.eval()
+
+
+def _pool(visual: VisualSide, ckpt_dir: Path, run_dir: Path) -> tuple[list[Scene], torch.Tensor]:
+    pool_path = run_dir / f"pool-{zoo.read_meta(ckpt_dir / 'visual')['hash']}-{POOL_SCENES}.pt"
+    if pool_path.exists():  # every LM trains on the same pool: encode it once
+        return encode_pool_scenes(POOL_SCENES), torch.load(pool_path)
+    scenes, pool = encode_pool(visual, POOL_SCENES)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    torch.save(pool, pool_path)
+    return scenes, pool
+
+
+def _remine(tier: str, lm: LM, scenes: list[Scene], pool: torch.Tensor, mining: Mining,
+            hard: HardSet, mix: Mix, rng: np.random.Generator) -> Mix:
+    mined = mine(lm, scenes, pool, mining.per_type, rng)
+    hard.replace(mined.missed)
+    weights = weakness_weights(mined.error_by_type)
+    log(f"lm {tier} mined {len(mined.missed)} missed of {mining.per_type * len(QTYPES)}: "
+        + " ".join(f"{t}={1 - e:.3f}" for t, e in mined.error_by_type.items()))
+    return Mix(weights, mix.caption_share)
 
 
 def _save(tier: str, lm: LM, ckpt_dir: Path, steps: int, seconds: float, **meta: object

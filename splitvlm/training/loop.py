@@ -21,7 +21,8 @@ class TrainConfig:
     warmup: int = 100  # linear warm-up steps, then cosine decay to 10 % of lr
     weight_decay: float = 0.01
     seed: int = 0
-    bf16: bool = False  # CPU bf16 autocast: ~1.4x faster on the larger LMs here
+    bf16: bool = False  # CPU bf16 autocast: faster only where the CPU has BF16 units (AVX-512
+    # BF16 or AMX); 12x slower on an AMD EPYC without them (docs/models.md)
     eval_every: int = 500
 
     def __post_init__(self) -> None:

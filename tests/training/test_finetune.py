@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -40,15 +39,9 @@ def test_question_batches_follow_the_weights() -> None:
 
 
 def test_finetune_trains_on_from_the_checkpoint_and_records_the_leg(
-    checkpoints: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    scratch_checkpoints: Path, tmp_path: Path
 ) -> None:
-    ckpt = tmp_path / "ckpt"
-    ckpt.mkdir()
-    for name in ("visual", "lm-edge"):
-        for suffix in (".json", ".safetensors"):
-            shutil.copy(checkpoints / f"{name}{suffix}", ckpt / f"{name}{suffix}")
-    monkeypatch.setattr(lm_training, "POOL_SCENES", 64)  # a small pool: encoded in a second
-    monkeypatch.setattr(lm_training, "VALID_PER_TYPE", 1)
+    ckpt = scratch_checkpoints
     before = json.loads((ckpt / "lm-edge.json").read_text())
     start = zoo.load_lm("edge", ckpt).state_dict()
     cfg = TrainConfig(steps=2, lr=1e-3, warmup=1, batch_size=8, eval_every=2)
