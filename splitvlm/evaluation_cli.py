@@ -54,5 +54,6 @@ def write_table(per_type: int, checkpoints: Path) -> dict[str, Any]:
             result = run_eval(tier, vision, per_type, checkpoints)
             table.setdefault(tier, {})[vision] = result["by_type"]
             summary[f"{tier}/{vision}"] = {"overall": result["overall"], "n": result["n"]}
-    (checkpoints / "accuracy.json").write_text(json.dumps(table, indent=2) + "\n")
+    doc = {"questions_per_type": per_type, "tiers": table}  # AccuracyTable.from_dict's format
+    (checkpoints / "accuracy.json").write_text(json.dumps(doc, indent=2) + "\n")
     return {"overall": summary, "by_type": table}

@@ -99,6 +99,7 @@ class Prediction:
     steps: tuple[StepCost, ...]
     links: tuple[LinkCost, ...]
     overhead_s: float = 0.0
+    accuracy_interval: tuple[float, float] = (math.nan, math.nan)  # Wilson 95 % of `accuracy`
 
     @property
     def feasible(self) -> bool:
@@ -147,11 +148,12 @@ class CostModel:
         airtime = sum(h.seconds for h in hops if h.link is Link.EDGE_FOG)
         energy = (edge_compute * self.config.edge_active_w
                   + airtime * self.config.edge_radio_w)
-        accuracy = self.accuracy.expected(plan.lm_tier, qtype, visual_precision(plan))
+        cell = (plan.lm_tier, qtype, visual_precision(plan))
+        accuracy = self.accuracy.expected(*cell)
         objective = (weights.latency * latency + weights.energy * energy
                      - weights.accuracy * accuracy)
         return Prediction(latency, energy, accuracy, objective, edge_compute, edge_bytes,
-                          steps, hops, overhead)
+                          steps, hops, overhead, self.accuracy.interval(*cell))
 
     def _step(self, plan: Plan, i: int, tokens: float) -> StepCost:
         step, graph, names = plan.steps[i], self.graph, self._names

@@ -80,8 +80,10 @@ class Decision:
 
     def explain(self) -> str:
         p = self.prediction
+        low, high = p.accuracy_interval
+        interval = "" if low == high else f" (95 % {low:.1%}-{high:.1%})"
         lines = [f"{self.plan.name}: latency {_ms(p.latency_s)}, energy {p.energy_j:.3g} J, "
-                 f"accuracy {p.accuracy:.1%}, objective {p.objective:.4g}"]
+                 f"accuracy {p.accuracy:.1%}{interval}, objective {p.objective:.4g}"]
         w = self.weights
         deadline = "no deadline" if math.isinf(self.deadline_s) else (
             f"deadline {_ms(self.deadline_s)} " + ("met" if self.deadline_met

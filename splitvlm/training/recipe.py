@@ -52,8 +52,10 @@ FINETUNES = {
 GROWN_FROM = {"fog": "edge", "cloud": "fog"}
 GROWTH = {
     "fog": TrainConfig(steps=5000, lr=7e-4, eval_every=500),
+    # lr: Adam's step moves a wider LM's function more (muP scales it by 1/width); at 7e-4
+    # the fog fell below the edge for its first ~1000 steps, so the cloud (2x wider) takes 2.5e-4.
     # fp32: bf16 autocast is 12x slower on this machine's CPU (no AVX-512 BF16), 2.3 s/step
-    "cloud": TrainConfig(steps=2400, lr=5e-4, eval_every=400),
+    "cloud": TrainConfig(steps=2400, lr=2.5e-4, eval_every=400),
 }
 GROWTH_MIX = Mix(SHORT_WEIGHTS, caption_share=0.15)  # re-weighted at every mining
 MINING = Mining(every=1000, per_type=200, replay_share=0.25)

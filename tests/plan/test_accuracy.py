@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from splitvlm.data.questions import QTYPES, sample_qa
-from splitvlm.plan.accuracy import AccuracyTable
+from splitvlm.plan.accuracy import AccuracyTable, wilson
 from splitvlm.plan.plan import Precision, Tier
 from splitvlm.plan.qtype import ANSWER_TOKENS, UNKNOWN, classify
 
@@ -54,3 +54,29 @@ def test_precisions_closer_than_the_resolution_read_their_mean() -> None:
     exact = AccuracyTable.from_dict(doc, resolution=0.0)
     assert exact.expected(Tier.EDGE, "exist", Precision.FP32) == 0.995
     assert table.to_dict() == doc  # what was measured is kept as measured
+
+
+def test_with_n_precisions_within_their_sampling_error_read_their_mean() -> None:
+    doc = {"questions_per_type": 200, "tiers": {"edge": {
+        "fp32": {"exist": 0.995, "color": 0.9, "relate": 1.0},
+        "int8": {"exist": 0.97, "color": 0.8, "relate": 0.985}}}}
+    table = AccuracyTable.from_dict(doc)
+    # 0.995 vs 0.97 of 200 each: 2.5 pt apart, within 1.96 standard errors (2.56 pt)
+    assert table.expected(Tier.EDGE, "exist", Precision.INT8) == pytest.approx(0.9825)
+    assert table.expected(Tier.EDGE, "color", Precision.INT8) == 0.8  # 10 pt: 2.8 errors
+    assert table.expected(Tier.EDGE, "relate", Precision.FP32) == pytest.approx(0.9925)
+    assert table.to_dict() == doc  # the file keeps what was measured, and n
+    with pytest.raises(ValueError, match="questions_per_type"):
+        AccuracyTable.from_dict({**doc, "questions_per_type": 0})
+
+
+def test_intervals_are_wilson_intervals_of_n_questions() -> None:
+    table = AccuracyTable.from_dict({"questions_per_type": 200, "tiers": {
+        "cloud": {"fp32": {"relate": 0.97, "color": 1.0}}}})
+    low, high = table.interval(Tier.CLOUD, "relate")
+    assert low == pytest.approx(0.9361, abs=1e-4) and high == pytest.approx(0.9862, abs=1e-4)
+    low, high = table.interval(Tier.CLOUD, "color")
+    assert high == 1.0 and low == pytest.approx(0.9812, abs=1e-4)  # 200 of 200 is not 100 %
+    assert wilson(0.5, 10_000) == pytest.approx((0.4902, 0.5098), abs=1e-4)
+    exact = AccuracyTable.from_dict({"cloud": {"fp32": {"relate": 0.97}}})
+    assert exact.interval(Tier.CLOUD, "relate") == (0.97, 0.97)  # written by hand: no n
