@@ -102,21 +102,22 @@ class EdgePlanner:
             self._task = asyncio.get_running_loop().create_task(self.refresh())
 
     def choose(self, name: str, question: str, policy: list[str], preset: str,
-               image_bytes: int, png_bytes: int, deadline_s: float, cache_hit: bool
-               ) -> tuple[Plan, str]:
+               image_bytes: int, png_bytes: int, deadline_s: float, cache_hit: bool,
+               image_mpix: float | None = None) -> tuple[Plan, str]:
         """The named plan, or (name 'auto') the planner's choice, with its explanation."""
         self._maybe_refresh()
         if name and name != "auto":
             plan = named_plan(name, self.graph, self.edge_precision)
             plan = with_cache_ref(plan, self.graph) if cache_hit else plan
             return plan, f"fixed plan {plan.name}: {plan.describe(self.graph)}"
-        request = PlanRequest(question, image_bytes, png_bytes=png_bytes,
+        request = PlanRequest(question, image_bytes, png_bytes=png_bytes, image_mpix=image_mpix,
                               deadline_s=deadline_s, policy=frozenset(Policy(p) for p in policy),
                               preset=preset or None, cache_hit_at_fog=cache_hit)
         decision = self.planner.plan(request)
         return decision.plan, decision.explain()
 
-    def record(self, plan: Plan, result: ResultEvent, latency_s: float) -> None:
+    def record(self, plan: Plan, result: ResultEvent, latency_s: float,
+               image_mpix: float | None = None) -> None:
         """Learn from a finished request: stage times, transfers, decode speed, load."""
         stage_s: dict[int, float] = {}
         for timing in result.timings:
@@ -130,7 +131,8 @@ class EdgePlanner:
                                                                  for li in result.links)
         self.planner.record(plan, Measurement(latency_s, stage_s, transfers,
                                               max(result.tokens - 1, 0), decode_s, batch,
-                                              overhead_s=latency_s - accounted))
+                                              overhead_s=latency_s - accounted,
+                                              image_mpix=image_mpix))
         lm = plan.lm_tier
         if lm is not Tier.EDGE:
             self.planner.cost.load.report(lm, int(float(result.status.get("queued", 0) or 0)),

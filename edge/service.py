@@ -11,13 +11,14 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from typing import Protocol
 
 import grpc
 import numpy as np
 
 from edge.l1 import EdgeL1
-from splitvlm.data.camera import encode_image, preprocess
+from splitvlm.data.camera import decode_image, downscale, encode_image
 from splitvlm.data.tokenizer import Tokenizer
 from splitvlm.errors import BadRequest
 from splitvlm.executor import (
@@ -45,10 +46,23 @@ class EdgeBrain(Protocol):
     """What the edge tier decides: plans (named or planned), its L1, learning from answers."""
 
     def choose(self, name: str, question: str, policy: list[str], preset: str,
-               image_bytes: int, png_bytes: int, deadline_s: float, cache_hit: bool
-               ) -> tuple[Plan, str]: ...
+               image_bytes: int, png_bytes: int, deadline_s: float, cache_hit: bool,
+               image_mpix: float | None) -> tuple[Plan, str]: ...
 
-    def record(self, plan: Plan, result: ResultEvent, latency_s: float) -> None: ...
+    def record(self, plan: Plan, result: ResultEvent, latency_s: float,
+               image_mpix: float | None) -> None: ...
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """One request's image, ready to plan with."""
+
+    image: bytes  # what an IMAGE hand-off sends: the caller's bytes, or the L1's PNG
+    pixels: np.ndarray  # (S, S, 3) uint8 at model resolution
+    key: str  # feature key (pixels + visual version)
+    png_bytes: int  # size of the pixels as PNG
+    preprocess_s: float  # decode + downscale + key + PNG, measured (0 for a key-only turn)
+    mpix: float | None  # megapixels of the image as sent (None: a key-only turn)
 
 
 class EdgeServicer(edge_pb2_grpc.EdgeServicer):
@@ -75,23 +89,24 @@ class EdgeServicer(edge_pb2_grpc.EdgeServicer):
             raise BadRequest(f"max_new_tokens={request.max_new_tokens}; allowed 0.."
                              f"{MAX_NEW_TOKENS} (0 = default)")
 
-    def prepare(self, request: edge_pb2.AskRequest
-                ) -> tuple[bytes, np.ndarray, str, int, float]:
-        """(image bytes to send, pixels at model resolution, feature key, PNG size,
-        preprocess seconds). A key-only turn takes the pixels from the L1."""
+    def prepare(self, request: edge_pb2.AskRequest) -> Prepared:
+        """The image decoded and downscaled, or (a key-only turn) taken from the L1."""
         t0 = time.perf_counter()
         if request.image:
-            pixels = preprocess(request.image, self.size)  # (S, S, 3) uint8
+            decoded = decode_image(request.image)  # (H, W, 3) uint8 as the camera sent it
+            pixels = downscale(decoded, self.size)  # (S, S, 3) uint8
             key = feature_key(pixels, self.executor.compute.visual_version)
             png = encode_image(pixels, "PNG")
             self.l1.remember(key, pixels, png)
-            return request.image, pixels, key, len(png), time.perf_counter() - t0
+            mpix = decoded.shape[0] * decoded.shape[1] / 1e6
+            return Prepared(request.image, pixels, key, len(png), time.perf_counter() - t0,
+                            mpix)
         held = self.l1.pixels(request.image_key)
         if held is None:
             raise BadRequest(f"image_key {request.image_key[:12]}… is not held by this edge "
                              "(evicted or never sent); send the image again")
         pixels, png = held
-        return png, pixels, request.image_key, len(png), 0.0
+        return Prepared(png, pixels, request.image_key, len(png), 0.0, None)
 
     async def Ask(  # noqa: N802 - gRPC method name
         self, request: edge_pb2.AskRequest, context: grpc.aio.ServicerContext
@@ -109,12 +124,13 @@ class EdgeServicer(edge_pb2_grpc.EdgeServicer):
                    ) -> AsyncIterator[edge_pb2.AskEvent]:
         started = time.perf_counter()
         self.validate(request)
-        image, pixels, key, png_bytes, preprocess_s = self.prepare(request)
+        prepared = self.prepare(request)
+        image, pixels, key = prepared.image, prepared.pixels, prepared.key
         hit = not request.no_cache and self.l1.at_fog(key)
         budget_s = math.inf if deadline is None else max(deadline - time.monotonic(), 1e-3)
         plan, explanation = self.brain.choose(
             request.plan, request.question, list(request.policy), request.preset, len(image),
-            png_bytes, budget_s, hit)
+            prepared.png_bytes, budget_s, hit, prepared.mpix)
         yield edge_pb2.AskEvent(plan=plan_to_pb(plan))
         words: list[str] = []
         result: ResultEvent | None = None
@@ -140,8 +156,8 @@ class EdgeServicer(edge_pb2_grpc.EdgeServicer):
         if result.cached_at == "fog":
             self.l1.mark_at_fog(key)
         latency_s = time.perf_counter() - started
-        result.timings.insert(0, StageTiming("edge", "preprocess", preprocess_s))
-        self.brain.record(plan, result, latency_s)
+        result.timings.insert(0, StageTiming("edge", "preprocess", prepared.preprocess_s))
+        self.brain.record(plan, result, latency_s, prepared.mpix)
         yield edge_pb2.AskEvent(answer=edge_pb2.Answer(
             text=" ".join(words), plan=plan_to_pb(plan),
             timings=[wire_pb2.StageTiming(tier=t.tier, stage=t.stage, seconds=t.seconds)

@@ -103,6 +103,11 @@ class StageGraph:
         return self.depth + 6
 
     @property
+    def preprocess(self) -> int:
+        """Index of the `preprocess` stage (image bytes -> pixels): the first."""
+        return 0
+
+    @property
     def prefill(self) -> int:
         """Index of the `prefill` stage; also the last cut (the visual tokens)."""
         return self.depth + 4

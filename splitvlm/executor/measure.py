@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from splitvlm.data.camera import camera_image, encode_image, preprocess
+from splitvlm.data.camera import CAMERA_SIZE, camera_image, encode_image, preprocess
 from splitvlm.data.scenes import sample_scene
 from splitvlm.data.sets import rng_for
 from splitvlm.data.tokenizer import Tokenizer
@@ -110,10 +110,28 @@ async def measure_lm(compute: TierCompute, batches: tuple[int, ...] = (1,), runs
     return prefill_s, decode
 
 
+LARGE_IMAGE = 1536  # side of the second image preprocess is timed on (2.4 megapixels)
+
+
+def measure_preprocess(compute: TierCompute, runs: int = 3) -> list[list[float]]:
+    """[megapixels, seconds] of `preprocess` on a camera JPEG and on a large one: two points
+    of its line in image size (`ImageCost`)."""
+    rng = rng_for(MEASURE_STREAM, 1)
+    scene = sample_scene(rng)
+    points = []
+    for side in (CAMERA_SIZE, LARGE_IMAGE):
+        jpeg = encode_image(camera_image(scene, rng, side))
+        seconds = _median_s(lambda j=jpeg: preprocess(j, compute.graph.image_size), runs)
+        points.append([side * side / 1e6, seconds])
+    return points
+
+
 async def measure_tier(tier: Tier, compute: TierCompute, runs: int = 5) -> dict[str, Any]:
     """This tier's seed profile, in `ComputeProfile.from_dict` form."""
     stages = await asyncio.to_thread(measure_stages, compute, runs)
-    doc: dict[str, Any] = {"stages": {tier.value: stages}, "decode": {}}
+    doc: dict[str, Any] = {"stages": {tier.value: stages}, "decode": {},
+                           "preprocess": {tier.value: await asyncio.to_thread(
+                               measure_preprocess, compute)}}
     if compute.lm is not None:
         batches = (1, 8) if compute.stats is not None else (1,)  # batching engines: 2 points
         prefill_s, decode = await measure_lm(compute, batches)

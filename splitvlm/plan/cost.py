@@ -137,8 +137,8 @@ class CostModel:
                  qtype: str | None = None) -> Prediction:
         """The prediction for `plan`, with its breakdown."""
         qtype = request.resolved_qtype() if qtype is None else qtype
-        steps = tuple(self._step(plan, i, request.resolved_decode_tokens(qtype))
-                      for i in range(len(plan.steps)))
+        steps = tuple(self._step(plan, i, request.resolved_decode_tokens(qtype),
+                                 request.image_mpix) for i in range(len(plan.steps)))
         hops = tuple(self._hops(plan, request))
         overhead = self.profile.overhead_s
         latency = sum(s.total_s for s in steps) + sum(h.seconds for h in hops) + overhead
@@ -155,12 +155,18 @@ class CostModel:
         return Prediction(latency, energy, accuracy, objective, edge_compute, edge_bytes,
                           steps, hops, overhead, self.accuracy.interval(*cell))
 
-    def _step(self, plan: Plan, i: int, tokens: float) -> StepCost:
+    def _stage_s(self, tier: Tier, stage: int, precision: Precision, mpix: float | None
+                 ) -> float:
+        if stage == self.graph.preprocess:
+            return _nan(self.profile.preprocess_s(tier, mpix))
+        return _nan(self.profile.stage_s(tier, stage, precision))
+
+    def _step(self, plan: Plan, i: int, tokens: float, mpix: float | None) -> StepCost:
         step, graph, names = plan.steps[i], self.graph, self._names
         is_lm = i == len(plan.steps) - 1
         cached = i < len(plan.encodings) and plan.encodings[i] is Encoding.CACHE_REF
         run = () if cached else range(step.start, min(step.stop, graph.prefill))
-        stage_s = tuple((names[s], _nan(self.profile.stage_s(step.tier, s, step.precision)))
+        stage_s = tuple((names[s], self._stage_s(step.tier, s, step.precision, mpix))
                         for s in run)
         prefill = decode = 0.0
         if is_lm:
@@ -200,6 +206,8 @@ class ItemPricer:
         self.n = len(items)
         cols = {kind: [c for c, item in enumerate(items) if item.kind is kind] for kind in ItemKind}
         self._compute = [(c, items[c]) for c in cols[ItemKind.COMPUTE]]
+        self._preprocess = [(c, item.tier) for c, item in self._compute
+                            if item.stage == model.graph.preprocess]  # priced by image size
         self._decode = [(c, items[c].tier) for c in cols[ItemKind.DECODE]]
         self._wait = [(c, items[c].tier) for c in cols[ItemKind.WAIT]]
         self._accuracy = [(c, items[c]) for c in cols[ItemKind.ACCURACY]]
@@ -228,6 +236,9 @@ class ItemPricer:
         model, config = self.model, self.model.config
         latency, energy, accuracy = np.zeros(self.n + 1), np.zeros(self.n + 1), np.zeros(self.n + 1)
         latency[self._compute_cols] = self._compute_prices()
+        if request.image_mpix is not None:
+            for col, tier in self._preprocess:
+                latency[col] = _nan(model.profile.preprocess_s(tier, request.image_mpix))
         tokens = request.resolved_decode_tokens(qtype)
         for col, tier in self._decode:
             latency[col] = tokens * _nan(model.profile.decode_s(tier, model.load.batch(tier)))

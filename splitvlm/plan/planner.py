@@ -63,6 +63,7 @@ class Measurement:
     batch: int = 1  # ... in a batch of this many requests
     failed: tuple[Link, ...] = ()  # links on which a transfer failed
     overhead_s: float | None = None  # latency not spent in stages or links, when known
+    image_mpix: float | None = None  # the source image's megapixels, when known
 
 
 @dataclass(frozen=True)
@@ -187,7 +188,9 @@ class Planner:
             step = next((s for s in plan.steps if s.start <= stage < s.stop), None)
             if step is None:
                 raise ValueError(f"stage {stage} is not part of plan {plan.name!r}")
-            if stage < self.graph.prefill:
+            if stage == self.graph.preprocess:
+                profile.observe_preprocess(step.tier, measured.image_mpix, seconds)
+            elif stage < self.graph.prefill:
                 profile.observe(step.tier, stage, step.precision, seconds)
             elif stage == self.graph.prefill:
                 profile.observe(step.tier, stage, Precision.FP32, seconds)

@@ -4,6 +4,7 @@
         "stages": {"edge": {"fp32": {"vision[0]": 0.004, ...}, "int8": {"vision[0]": 0.002}},
                    "cloud": {"fp32": {"prefill": 0.003, ...}}},
         "decode": {"cloud": {"1": 0.004, "8": 0.006}},      # batch size -> seconds per token
+        "preprocess": {"edge": [[0.26, 0.004], [4.19, 0.06]]},  # (megapixels, seconds)
     })
     profile.observe(Tier.EDGE, 2, Precision.INT8, 0.0021)   # every real execution, online
 
@@ -12,7 +13,9 @@ every real execution. An int8 entry that was never measured falls back to the fp
 stages around vision have no int8 variant). A missing entry means the tier cannot run that
 stage (no such model there): the planner rules out plans that need it. `prefill` is an ordinary
 stage entry (fp32); `decode` is priced per token from a table over batch sizes, interpolated
-linearly between measured batch sizes and extrapolated beyond the largest.
+linearly between measured batch sizes and extrapolated beyond the largest. `preprocess` is priced
+by the source image's size (`ImageCost`: a line in megapixels) where the tier measured it; else
+its stage entry is a flat price.
 
 `overhead_s` is what a request costs the edge besides its stages and links: taking the call,
 planning, relaying the answer. It is the same for every plan, so it never changes a ranking,
@@ -26,6 +29,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from splitvlm.plan.ewma import Ewma
+from splitvlm.plan.imagecost import ImageCost
 from splitvlm.plan.plan import Precision, Tier
 from splitvlm.stages import StageGraph
 
@@ -38,11 +42,13 @@ class ComputeProfile:
     def __init__(
         self, graph: StageGraph, stage_s: Mapping[StageKey, float] | None = None,
         decode_s: Mapping[Tier, Mapping[int, float]] | None = None, alpha: float = 0.2,
+        preprocess: Mapping[Tier, list[tuple[float, float]]] | None = None,
     ) -> None:
         self.graph = graph
         self.alpha = alpha  # EWMA weight of one new execution
         self._stages: dict[StageKey, Ewma] = {}
         self._decode: dict[Tier, dict[int, Ewma]] = {}
+        self._images: dict[Tier, ImageCost] = {}
         self._overhead: Ewma | None = None
         self.version = 0
         for (tier, stage, precision), seconds in (stage_s or {}).items():
@@ -50,6 +56,8 @@ class ComputeProfile:
         for tier, table in (decode_s or {}).items():
             for batch, seconds in table.items():
                 self.observe_decode(tier, batch, seconds)
+        for tier, points in (preprocess or {}).items():
+            self._images[tier] = ImageCost(points)
 
     @classmethod
     def from_dict(cls, graph: StageGraph, doc: Mapping[str, Any], alpha: float = 0.2
@@ -66,9 +74,13 @@ class ComputeProfile:
                 Tier(tier): {int(batch): float(s) for batch, s in table.items()}
                 for tier, table in doc.get("decode", {}).items()
             }
+            preprocess = {
+                Tier(tier): [(float(mpix), float(s)) for mpix, s in points]
+                for tier, points in doc.get("preprocess", {}).items()
+            }
         except (AttributeError, TypeError, ValueError) as exc:
             raise ValueError(f"malformed compute profile: {exc}") from exc
-        return cls(graph, stage_s, decode_s, alpha)
+        return cls(graph, stage_s, decode_s, alpha, preprocess)
 
     def seed(self, doc: Mapping[str, Any]) -> list[Tier]:
         """Take the entries of `doc` (from_dict format) for tiers this profile has never
@@ -83,6 +95,9 @@ class ComputeProfile:
             if tier in new:
                 for batch, est in table.items():
                     self.observe_decode(tier, batch, est.value)
+        for tier, cost in other._images.items():
+            if tier in new:
+                self._images[tier] = cost
         return new
 
     def to_dict(self) -> dict[str, Any]:
@@ -93,7 +108,9 @@ class ComputeProfile:
             row[names[stage]] = self._stages[(tier, stage, precision)].value
         decode = {tier.value: {str(b): table[b].value for b in sorted(table)}
                   for tier, table in self._decode.items()}
-        return {"stages": stages, "decode": decode}
+        preprocess = {tier.value: [list(p) for p in cost.points()]
+                      for tier, cost in self._images.items()}
+        return {"stages": stages, "decode": decode, "preprocess": preprocess}
 
     def stage_s(self, tier: Tier, stage: int, precision: Precision = Precision.FP32
                 ) -> float | None:
@@ -102,6 +119,24 @@ class ComputeProfile:
         if est is None and precision is not Precision.FP32:
             est = self._stages.get((tier, stage, Precision.FP32))
         return None if est is None else est.value
+
+    def preprocess_s(self, tier: Tier, mpix: float | None) -> float | None:
+        """Seconds to decode and downscale an image of `mpix` megapixels on `tier` (None: the
+        size the tier measured at start-up, i.e. its flat stage entry)."""
+        cost = self._images.get(tier)
+        if cost is None or mpix is None:
+            return self.stage_s(tier, self.graph.preprocess)
+        return cost.seconds(mpix) if self.stage_s(tier, self.graph.preprocess) is not None else None
+
+    def observe_preprocess(self, tier: Tier, mpix: float | None, seconds: float) -> None:
+        """One measured `preprocess` of an image of `mpix` megapixels (None: unknown size, so
+        only the flat entry learns)."""
+        cost = self._images.get(tier)
+        if mpix is None or cost is None:
+            self.observe(tier, self.graph.preprocess, Precision.FP32, seconds)
+            return
+        cost.observe(mpix, seconds)
+        self.version += 1
 
     def prefill_s(self, tier: Tier) -> float | None:
         return self.stage_s(tier, self.graph.prefill)

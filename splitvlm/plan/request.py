@@ -27,6 +27,9 @@ class PlanRequest:
     image_bytes: int
     """Size of the original image as the camera sent it: the IMAGE hand-off's payload."""
     _: KW_ONLY
+    image_mpix: float | None = None
+    """Megapixels of the original image (width x height / 1e6), which `preprocess` costs in
+    proportion to; None: the size each tier measured its preprocess at."""
     png_bytes: int | None = None
     """Size of the pixels at model resolution as PNG; None: the raw pixel bytes (an upper
     bound of PNG's size)."""
@@ -47,6 +50,9 @@ class PlanRequest:
     def __post_init__(self) -> None:
         if self.image_bytes < 1:
             raise ValueError(f"image_bytes={self.image_bytes!r}; expected >= 1")
+        if self.image_mpix is not None and not (
+                math.isfinite(self.image_mpix) and self.image_mpix > 0):
+            raise ValueError(f"image_mpix={self.image_mpix!r}; expected > 0 or None")
         if self.png_bytes is not None and self.png_bytes < 1:
             raise ValueError(f"png_bytes={self.png_bytes!r}; expected >= 1 or None")
         if not self.deadline_s > 0:

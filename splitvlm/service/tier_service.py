@@ -72,8 +72,9 @@ async def read_request(
 
 
 def merge_profiles(*docs: dict[str, Any]) -> dict[str, Any]:
-    """Union of per-tier profile documents ({"stages": {tier: ...}, "decode": {tier: ...}})."""
-    out: dict[str, Any] = {"stages": {}, "decode": {}}
+    """Union of per-tier profile documents ({"stages": {tier: ...}, "decode": {tier: ...},
+    "preprocess": {tier: ...}})."""
+    out: dict[str, Any] = {"stages": {}, "decode": {}, "preprocess": {}}
     for doc in docs:
         for key in out:
             out[key].update(doc.get(key, {}))
