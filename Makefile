@@ -44,6 +44,7 @@ bench: install
 	$(BIN)/splitvlm bench split
 	$(BIN)/splitvlm bench cache
 	$(BIN)/splitvlm bench batch
+	$(BIN)/splitvlm bench cascade
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -16,11 +16,13 @@ import asyncio
 import json
 import math
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from splitvlm.executor.messages import ResultEvent
 from splitvlm.plan.accuracy import AccuracyTable
+from splitvlm.plan.calibration import Calibration
 from splitvlm.plan.links import Link, LinkEstimator, LinkSet
 from splitvlm.plan.load import LoadTracker
 from splitvlm.plan.named import named_plan, with_cache_ref
@@ -32,9 +34,18 @@ from splitvlm.service.tier_service import GrpcForwarder, merge_profiles
 from splitvlm.stages import StageGraph
 
 REFRESH_S = 2.0
+AUTO, AUTO_FIXED = "auto", "auto:fixed"  # the planner's choice; the same without cascades
 ACCURACY_FILE = "accuracy.json"
+CALIBRATION_FILE = "calibration.json"
 UNKNOWN_LINK = (1e6, 0.05)  # 1 Mbit/s, 50 ms until measured
 ENGINE_SLOTS = 32
+
+
+def load_calibration(checkpoints: Path) -> Calibration | None:
+    """The cascade calibration (`splitvlm eval --calibrate`); None before it ran: the planner
+    then considers no cascades."""
+    path = checkpoints / CALIBRATION_FILE
+    return Calibration.from_dict(json.loads(path.read_text())) if path.exists() else None
 
 
 def load_accuracy(checkpoints: Path) -> AccuracyTable:
@@ -55,12 +66,13 @@ class EdgePlanner:
     @classmethod
     async def create(cls, graph: StageGraph, own_profile: dict[str, Any],
                      accuracy: AccuracyTable, next_hop: GrpcForwarder | None,
-                     edge_precision: Precision) -> EdgePlanner:
+                     edge_precision: Precision, calibration: Calibration | None = None
+                     ) -> EdgePlanner:
         profile = ComputeProfile.from_dict(graph, own_profile)
         links = LinkSet(LinkEstimator(Link.EDGE_FOG, *UNKNOWN_LINK, assumed=True),
                         LinkEstimator(Link.FOG_CLOUD, *UNKNOWN_LINK, assumed=True))
         load = LoadTracker(slots={Tier.FOG: ENGINE_SLOTS, Tier.CLOUD: ENGINE_SLOTS})
-        planner = Planner(graph, profile, links, load, accuracy)
+        planner = Planner(graph, profile, links, load, accuracy, calibration=calibration)
         edge = cls(graph, planner, next_hop, edge_precision)
         await edge.refresh()
         return edge
@@ -106,21 +118,43 @@ class EdgePlanner:
                image_mpix: float | None = None) -> tuple[Plan, str]:
         """The named plan, or (name 'auto') the planner's choice, with its explanation."""
         self._maybe_refresh()
-        if name and name != "auto":
-            plan = named_plan(name, self.graph, self.edge_precision)
+        if name and name not in (AUTO, AUTO_FIXED):
+            plan = self._calibrated(named_plan(name, self.graph, self.edge_precision), name,
+                                    preset or self.planner.config.preset)
             plan = with_cache_ref(plan, self.graph) if cache_hit else plan
             return plan, f"fixed plan {plan.name}: {plan.describe(self.graph)}"
         request = PlanRequest(question, image_bytes, png_bytes=png_bytes, image_mpix=image_mpix,
                               deadline_s=deadline_s, policy=frozenset(Policy(p) for p in policy),
                               preset=preset or None, cache_hit_at_fog=cache_hit)
-        decision = self.planner.plan(request)
+        decision = self.planner.plan(request, cascades=name != AUTO_FIXED)
         return decision.plan, decision.explain()
+
+    def _calibrated(self, plan: Plan, name: str, preset: str) -> Plan:
+        """A named cascade without '@threshold' takes the preset's calibrated threshold."""
+        up, calibration = plan.escalation, self.planner.calibration
+        if up is None or "@" in name or calibration is None:
+            return plan
+        threshold = calibration.threshold(preset, up.tier)
+        return plan if threshold is None else replace(
+            plan, escalation=replace(up, threshold=threshold))
 
     def record(self, plan: Plan, result: ResultEvent, latency_s: float,
                image_mpix: float | None = None) -> None:
-        """Learn from a finished request: stage times, transfers, decode speed, load."""
+        """Learn from a finished request: stage times, transfers, decode speed, load.
+
+        A cascade is learnt as the plan that ran: edge-only, or (escalated) the edge's vision
+        and the upstream LM, without the edge's dropped draft. Its prediction is an
+        expectation over both outcomes, so no prediction error is recorded for it."""
+        timings = result.timings
+        if plan.escalation is not None:
+            ran = plan.escalated(self.graph) if result.escalated else replace(plan,
+                                                                             escalation=None)
+            plan = replace(ran, predicted={})
+            if result.escalated:
+                timings = [t for t in timings if not (t.tier == Tier.EDGE.value
+                                                      and t.stage == "prefill..decode")]
         stage_s: dict[int, float] = {}
-        for timing in result.timings:
+        for timing in timings:
             stage_s.update(self._spread(Tier(timing.tier), timing.stage, timing.seconds, plan))
         transfers = tuple(Transfer(Link(li.link), li.bytes, li.seconds) for li in result.links
                           if li.bytes > 0)

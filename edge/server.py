@@ -7,7 +7,7 @@ the client-facing Edge API.
 from __future__ import annotations
 
 from edge.l1 import EdgeL1
-from edge.planning import EdgePlanner, load_accuracy
+from edge.planning import EdgePlanner, load_accuracy, load_calibration
 from edge.service import EdgeServicer
 from splitvlm.config import ServiceConfig
 from splitvlm.executor import Executor
@@ -25,6 +25,7 @@ async def build(config: ServiceConfig) -> Running:
     executor.profile = await measure_tier(Tier.EDGE, compute)
     planner = await EdgePlanner.create(compute.graph, executor.profile,
                                        load_accuracy(config.checkpoints), forwarder,
-                                       config.edge_precision)
+                                       config.edge_precision,
+                                       load_calibration(config.checkpoints))
     servicer = EdgeServicer(executor, planner, EdgeL1(), config.max_payload_bytes)
     return await create_server(config, executor, servicer, [c for c in [channel] if c])

@@ -164,4 +164,5 @@ class EdgeServicer(edge_pb2_grpc.EdgeServicer):
                      for t in result.timings],
             links=[wire_pb2.LinkTransfer(link=li.link, bytes=li.bytes, seconds=li.seconds)
                    for li in result.links],
-            latency_s=latency_s, image_key=key, explanation=explanation))
+            latency_s=latency_s, image_key=key, explanation=explanation,
+            escalated=result.escalated, edge_confidence=result.confidence))

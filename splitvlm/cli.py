@@ -2,7 +2,7 @@
 
     splitvlm train | eval | export | profile          the model family
     splitvlm serve {edge,fog,cloud} | ask | demo      the services
-    splitvlm bench {wire,split,cache,batch}           measurements
+    splitvlm bench {wire,split,cache,batch,cascade}   measurements
     splitvlm testbed {up,down,status}                 the emulated edge-fog-cloud network
 """
 
@@ -28,8 +28,11 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _eval(args: argparse.Namespace) -> int:
-    from splitvlm.evaluation_cli import run_eval, write_table
+    from splitvlm.evaluation_cli import run_calibration, run_eval, write_table
 
+    if args.calibrate:
+        print(json.dumps(run_calibration(args.per_type, Path(args.checkpoints)), indent=2))
+        return 0
     if args.table:
         table = write_table(args.per_type, Path(args.checkpoints))
         print(json.dumps(table, indent=2))
@@ -129,6 +132,10 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--lm", choices=["edge", "fog", "cloud"])
     s.add_argument("--table", action="store_true",
                    help="every LM x vision precision; writes CHECKPOINTS/accuracy.json")
+    s.add_argument("--calibrate", action="store_true",
+                   help="cascade calibration on its own question set: the edge LM's "
+                        "confidence against every LM's correctness; writes "
+                        "CHECKPOINTS/calibration.json")
     s.add_argument("--vision", choices=["fp32", "int8"], default="fp32")
     s.add_argument("--per-type", type=int, default=200)
     s.add_argument("--json", action="store_true")
@@ -168,7 +175,7 @@ def parser() -> argparse.ArgumentParser:
     s.set_defaults(func=_demo)
 
     s = sub.add_parser("bench", help="benchmarks: baseline and ours in one run, with ratios")
-    s.add_argument("name", choices=["wire", "split", "cache", "batch"])
+    s.add_argument("name", choices=["wire", "split", "cache", "batch", "cascade"])
     s.add_argument("--json", action="store_true")
     s.add_argument("--plot", default="", help="write a plot to this PNG file")
     s.add_argument("extra", nargs=argparse.REMAINDER,

@@ -43,6 +43,57 @@ def run_eval(lm_tier: str, vision: str, per_type: int, checkpoints: Path) -> dic
     return {"lm": lm_tier, "vision": vision, **score.to_dict()}
 
 
+def run_calibration(per_type: int, checkpoints: Path) -> dict[str, Any]:
+    """The cascade calibration rows (splitvlm.plan.calibration): the edge LM's answers on INT8
+    vision with their confidence, and whether each LM answered right; writes
+    CHECKPOINTS/calibration.json and returns a summary of the curves."""
+    import json
+
+    from splitvlm.data.sets import calibration_set
+    from splitvlm.evaluate import normalise
+    from splitvlm.plan.calibration import UPSTREAM, Calibration, Row
+
+    torch.set_num_threads(max(1, torch.get_num_threads()))
+    tok = Tokenizer()
+    encode = visual_fn("int8", checkpoints)
+    lms = {tier: zoo.load_lm(tier, checkpoints) for tier in zoo.LM_TIERS}
+    samples = calibration_set(per_type)
+    rows: list[Row] = []
+    for start in range(0, len(samples), 256):
+        chunk = samples[start:start + 256]
+        visual = torch.from_numpy(encode(np.stack([s.image() for s in chunk]))).float()
+        prompts = [tok.encode(s.qa.question) + [tok.ans_id] for s in chunk]
+        with torch.no_grad():
+            edge = lms["edge"].generate_scored(visual, prompts, tok.pad_id, tok.eos_id)
+            up = {u: lms[u.value].generate(visual, prompts, tok.pad_id, tok.eos_id)
+                  for u in UPSTREAM}
+
+        def right(ids: list[int], sample: Any) -> bool:
+            return normalise(tok.decode(ids)) == normalise(sample.qa.answer)
+
+        rows += [Row(s.qa.qtype, conf, right(ids, s), {u: right(up[u][i], s) for u in UPSTREAM})
+                 for i, (s, (ids, conf)) in enumerate(zip(chunk, edge, strict=True))]
+    calibration = Calibration(rows)
+    (checkpoints / "calibration.json").write_text(json.dumps(calibration.to_dict()) + "\n")
+    return calibration_summary(calibration)
+
+
+def calibration_summary(calibration: Any) -> dict[str, Any]:
+    from splitvlm.plan.calibration import TOLERANCE, UPSTREAM
+
+    out: dict[str, Any] = {}
+    for u in UPSTREAM:
+        thresholds = {p: calibration.threshold(p, u) for p in TOLERANCE}
+        out[u.value] = {
+            "upstream_accuracy": calibration.accuracy(u, "unknown", 1.0),
+            "edge_accuracy": calibration.accuracy(u, "unknown", 0.0),
+            "presets": {p: {"threshold": t, "escalation_rate": calibration.p_escalate(
+                u, "unknown", t), "accuracy": calibration.accuracy(u, "unknown", t)}
+                for p, t in thresholds.items() if t is not None},
+        }
+    return out
+
+
 def write_table(per_type: int, checkpoints: Path) -> dict[str, Any]:
     """The planner's accuracy table: every LM tier x vision precision, per question type."""
     import json

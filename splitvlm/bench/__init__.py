@@ -4,6 +4,7 @@
     split   fixed plans vs the adaptive planner vs the oracle, per network profile
     cache   multi-turn dialogues with and without the feature cache
     batch   continuous batching vs one request at a time
+    cascade edge-only, cloud LM, planner, planner with cascades: accuracy vs edge share
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import json
 import sys
 from typing import Any
 
-BENCHES = ("wire", "split", "cache", "batch")
+BENCHES = ("wire", "split", "cache", "batch", "cascade")
 
 
 def run_bench(name: str, as_json: bool, plot: str, extra: list[str]) -> int:

@@ -16,6 +16,7 @@ from splitvlm.data.scenes import COLOR_NAMES, GRID, SHAPES, SIZE_NAMES, Scene, r
 TRAIN_STREAM = 1
 TEST_STREAM = 2
 TEST_PER_TYPE = 200  # held-out questions per type (9 types)
+CALIBRATION_STREAM = 9  # cascade calibration: neither training, validation nor held out
 
 
 @dataclass(frozen=True)
@@ -33,7 +34,15 @@ def rng_for(stream: int, index: int) -> np.random.Generator:
 
 def held_out_set(per_type: int = TEST_PER_TYPE, seed: int = 0) -> list[Sample]:
     """The fixed held-out set: `per_type` questions of each of the nine types, interleaved."""
-    rng = rng_for(TEST_STREAM, seed)
+    return _per_type_set(rng_for(TEST_STREAM, seed), per_type)
+
+
+def calibration_set(per_type: int = TEST_PER_TYPE) -> list[Sample]:
+    """The set cascade thresholds are calibrated on, laid out as the held-out set."""
+    return _per_type_set(rng_for(CALIBRATION_STREAM, 0), per_type)
+
+
+def _per_type_set(rng: np.random.Generator, per_type: int) -> list[Sample]:
     out = []
     for _ in range(per_type):
         for qtype in QTYPES:

@@ -12,7 +12,12 @@ from pathlib import Path
 import numpy as np
 
 from splitvlm.data.tokenizer import Tokenizer
-from splitvlm.executor.compute import BlockingGenerator, TierCompute, TokenGenerator
+from splitvlm.executor.compute import (
+    BlockingGenerator,
+    BlockingScorer,
+    TierCompute,
+    TokenGenerator,
+)
 from splitvlm.plan.plan import Precision
 from splitvlm.stages import StageGraph
 
@@ -50,7 +55,10 @@ def edge_compute(checkpoints: Path, threads: int) -> TierCompute:
     generator = BlockingGenerator(
         lambda visual, prompts, max_new: lm.generate(visual, prompts, tok.pad_id, tok.eos_id,
                                                      max_new))
-    return TierCompute(graph, version, dict(runners), generator, "edge")
+    scorer = BlockingScorer(
+        lambda visual, prompts, max_new: lm.generate_scored(visual, prompts, tok.pad_id,
+                                                            tok.eos_id, max_new))
+    return TierCompute(graph, version, dict(runners), generator, "edge", scorer=scorer)
 
 
 def engine_compute(checkpoints: Path, lm_tier: str, threads: int, max_batch: int,
@@ -84,10 +92,15 @@ def torch_compute(checkpoints: Path, lm_tier: str | None, threads: int,
     torch.set_num_threads(threads)
     graph, version = visual_meta(checkpoints)
     runners = {Precision.FP32: TorchVisual(zoo.load_visual(checkpoints))}
+    scorer = None
     if generator is None and lm_tier is not None:
         lm = zoo.load_lm(lm_tier, checkpoints)
         tok = Tokenizer()
         generator = BlockingGenerator(
             lambda visual, prompts, max_new: lm.generate(
                 torch.from_numpy(visual).float(), prompts, tok.pad_id, tok.eos_id, max_new))
-    return TierCompute(graph, version, dict(runners), generator, lm_tier or "")
+        scorer = BlockingScorer(
+            lambda visual, prompts, max_new: lm.generate_scored(
+                torch.from_numpy(visual).float(), prompts, tok.pad_id, tok.eos_id, max_new))
+    return TierCompute(graph, version, dict(runners), generator, lm_tier or "",
+                       scorer=scorer)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from typing import Any, Protocol
 
 import numpy as np
@@ -98,6 +99,10 @@ class Executor:
             return
         value = await self._run_visual(step, value, timings, request.pixels)
         cached = self._remember(request, step.stop, value)
+        if lm_here and request.plan.escalation is not None:
+            async for event in self._cascade(request, value, timings, started, cached):
+                yield event
+            return
         if lm_here:
             async for event in self._generate(request, value, timings, started, cached):
                 yield event
@@ -224,6 +229,40 @@ class Executor:
         timings.append(StageTiming(self.tier, "prefill..decode", time.perf_counter() - t0))
         yield ResultEvent(timings, [], time.perf_counter() - started, self.status(),
                           self.tier.value if cached else "", n)
+
+    async def _cascade(
+        self, request: Request, visual: np.ndarray | bytes, timings: list[StageTiming],
+        started: float, cached: bool,
+    ) -> AsyncIterator[Event]:
+        """The edge's LM answers whole; a confident answer streams, an unsure one is dropped
+        (never streamed: a caller acting on tokens must not act on a draft that the next
+        tokens contradict) and the visual tokens go up to the escalation tier's LM."""
+        assert isinstance(visual, np.ndarray) and request.plan.escalation is not None
+        up = request.plan.escalation
+        if self.compute.scorer is None:
+            raise BadRequest(f"the {self.tier} tier cannot score its answers, so it cannot "
+                             "start a cascade")
+        prompt = self.tokenizer.encode(request.question) + [self.tokenizer.ans_id]
+        t0 = time.perf_counter()
+        ids, confidence = await self.compute.scorer.answer(visual, prompt, request.max_new_tokens)
+        timings.append(StageTiming(self.tier, "prefill..decode", time.perf_counter() - t0))
+        if confidence >= up.threshold and up.threshold < 1.0:  # 1: always escalate
+            for token in ids:
+                if token == self.tokenizer.eos_id:
+                    break
+                if token not in (self.tokenizer.pad_id, self.tokenizer.ans_id):
+                    yield TokenEvent(token, self.tokenizer.words[token])
+            yield ResultEvent(timings, [], time.perf_counter() - started, self.status(),
+                              self.tier.value if cached else "", len(ids),
+                              confidence=confidence)
+            return
+        upstream = replace(request, plan=request.plan.escalated(self.graph))
+        payload = self._encode(self.graph.prefill, up.encoding, visual, upstream)
+        busy = time.perf_counter() - started
+        async for event in self._forward(upstream, payload, timings, busy, cached):
+            if isinstance(event, ResultEvent):
+                event.escalated, event.confidence = True, confidence
+            yield event
 
     async def _forward(
         self, request: Request, payload: Payload, timings: list[StageTiming], busy: float,

@@ -69,6 +69,8 @@ class ResultEvent:
     status: dict[str, float | str] = field(default_factory=dict)  # the LM tier's load
     cached_at: str = ""  # the tier that now caches this image's visual tokens
     tokens: int = 0  # answer tokens the LM produced
+    escalated: bool = False  # a cascade sent the request up: this is the upstream LM's answer
+    confidence: float | None = None  # a cascade: the edge draft's confidence (None: no draft)
 
 
 @dataclass(frozen=True)

@@ -184,6 +184,16 @@ class LM(nn.Module):
         max_new_tokens: int = 24,
     ) -> list[list[int]]:
         """Greedy answers. visual (B, Nv, Dl); prompts: question ids + <ans> per row."""
+        return [ids for ids, _ in self.generate_scored(visual, prompts, pad_id, eos_id,
+                                                        max_new_tokens)]
+
+    @torch.no_grad()
+    def generate_scored(
+        self, visual: torch.Tensor, prompts: list[list[int]], pad_id: int, eos_id: int,
+        max_new_tokens: int = 24,
+    ) -> list[tuple[list[int], float]]:
+        """Greedy answers with their confidence: the probability the LM gives its own greedy
+        answer (the product over its tokens, <eos> included, of the chosen token's softmax)."""
         b, width = len(prompts), max(len(p) for p in prompts)
         ids = torch.full((b, width), pad_id, dtype=torch.long)
         valid = torch.zeros(b, width, dtype=torch.bool)
@@ -200,12 +210,16 @@ class LM(nn.Module):
     def decode_loop(
         self, logits: torch.Tensor, past: KV, key_valid: torch.Tensor, last_pos: torch.Tensor,
         eos_id: int, max_new_tokens: int,
-    ) -> list[list[int]]:
+    ) -> list[tuple[list[int], float]]:
+        """Greedy tokens per row from the last prompt logits (B, V), with their confidence."""
         b = logits.shape[0]
         out: list[list[int]] = [[] for _ in range(b)]
+        log_p = torch.zeros(b, dtype=torch.float64)
         done = torch.zeros(b, dtype=torch.bool)
         for _ in range(max_new_tokens):
             token = logits.argmax(-1)  # (B,)
+            chosen = logits.float().log_softmax(-1).gather(1, token[:, None])[:, 0]  # (B,)
+            log_p += torch.where(done, 0.0, chosen.double())
             for row in range(b):
                 if not done[row]:
                     out[row].append(int(token[row]))
@@ -218,7 +232,7 @@ class LM(nn.Module):
                 self.tok_emb(token[:, None]), last_pos[:, None], past, key_valid
             )
             logits = step_logits[:, -1]
-        return out
+        return [(row, float(p)) for row, p in zip(out, log_p.exp().tolist(), strict=True)]
 
 
 def _join(parts: list[torch.Tensor]) -> torch.Tensor:

@@ -100,6 +100,8 @@ class Prediction:
     links: tuple[LinkCost, ...]
     overhead_s: float = 0.0
     accuracy_interval: tuple[float, float] = (math.nan, math.nan)  # Wilson 95 % of `accuracy`
+    p_escalate: float | None = None  # a cascade: P(escalate | question type)
+    escalated_latency_s: float | None = None  # a cascade: the latency when it escalates
 
     @property
     def feasible(self) -> bool:
@@ -111,6 +113,9 @@ class Prediction:
                "accuracy": self.accuracy, "objective": self.objective,
                "edge_compute_s": self.edge_compute_s, "edge_bytes": self.edge_bytes,
                "overhead_s": self.overhead_s}
+        if self.p_escalate is not None and self.escalated_latency_s is not None:
+            out |= {"p_escalate": self.p_escalate,
+                    "escalated_latency_s": self.escalated_latency_s}
         for step in self.steps:
             for name, seconds in step.stage_s:
                 out[f"stage.{name}.s"] = seconds

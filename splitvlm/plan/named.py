@@ -7,21 +7,38 @@
     cloud-all              the original image -> (fog relays) -> cloud does everything
     split-K                the edge runs patch_embed and the first K vision blocks, fp16 tokens
                            go to the cloud, which runs the rest and its large LM
+    cascade-fog            edge-only; an answer less confident than the threshold escalates:
+    cascade-cloud          its fp16 visual tokens go to the fog's (cloud's) LM instead
+    cascade-fog@T          ... with threshold T in 0..1 (1: always escalate, 0: never);
+                           without @T, the calibrated threshold of the request's preset
 """
 
 from __future__ import annotations
 
 import re
 
-from splitvlm.plan.plan import Encoding, Plan, PlanError, Precision, Step, Tier
+from splitvlm.plan.plan import Encoding, Escalation, Plan, PlanError, Precision, Step, Tier
 from splitvlm.stages import StageGraph
 
 FIXED = ("edge-only", "edge-vision+fog-lm", "edge-vision+cloud-lm", "fog-all", "cloud-all")
 SPLIT = re.compile(r"split-(\d+)$")
+CASCADE = re.compile(r"cascade-(fog|cloud)(?:@([0-9.]+))?$")
+CASCADES = ("cascade-fog", "cascade-cloud")
+UNCALIBRATED_THRESHOLD = 0.9  # a named cascade's threshold before any calibration
 
 
 def plan_names(graph: StageGraph) -> list[str]:
+    """The fixed placements (cascades, whose placement depends on the answer, apart)."""
     return list(FIXED) + [f"split-{k}" for k in range(graph.depth + 1)]
+
+
+def cascade(tier: Tier, threshold: float, edge_precision: Precision, graph: StageGraph,
+            encoding: Encoding = Encoding.FP16, name: str = "") -> Plan:
+    """Edge-only, escalating to `tier`'s LM below `threshold` confidence."""
+    plan = Plan((Step(Tier.EDGE, 0, graph.n_stages, edge_precision),), (),
+                name or f"cascade-{tier}", escalation=Escalation(tier, encoding, threshold))
+    plan.validate(graph)
+    return plan
 
 
 def named_plan(name: str, graph: StageGraph, edge_precision: Precision = Precision.INT8) -> Plan:
@@ -37,12 +54,18 @@ def named_plan(name: str, graph: StageGraph, edge_precision: Precision = Precisi
         return Plan((Step(Tier.EDGE, 0, 1), Step(Tier.FOG, 1, n)), (Encoding.PNG,), name)
     if name == "cloud-all":
         return Plan((Step(Tier.EDGE, 0, 0), Step(Tier.CLOUD, 0, n)), (Encoding.IMAGE,), name)
+    match = CASCADE.match(name)
+    if match:
+        threshold = UNCALIBRATED_THRESHOLD if match.group(2) is None else float(match.group(2))
+        return cascade(Tier(match.group(1)), threshold, edge_precision, graph, name=name)
     match = SPLIT.match(name)
     if match and int(match.group(1)) <= graph.depth:
         cut = 2 + int(match.group(1))  # after patch_embed and K blocks
         steps = (Step(Tier.EDGE, 0, cut, edge_precision), Step(Tier.CLOUD, cut, n))
         return Plan(steps, (Encoding.FP16,), name)
-    raise PlanError(f"unknown plan {name!r}; named plans are {plan_names(graph)} or 'auto'")
+    raise PlanError(f"unknown plan {name!r}; named plans are {plan_names(graph)}, "
+                    f"{list(CASCADES)} (optionally @threshold), 'auto' or 'auto:fixed' (no "
+                    "cascades)")
 
 
 def with_cache_ref(plan: Plan, graph: StageGraph) -> Plan:

@@ -6,6 +6,11 @@ reads "the edge runs stages 0..3 (its INT8 ONNX vision), sends the boundary tens
 int8, the fog relays it untouched, the cloud runs the rest and streams tokens back". The first
 step is always the edge (possibly empty: it then sends the image itself); tiers strictly follow
 edge -> fog -> cloud; a tier skipped in between relays the payload. The last step runs the LM.
+
+A plan with an `Escalation` is a cascade: the edge runs everything, and when its LM's answer is
+less confident than the threshold, the visual tokens it computed go up (in the escalation's
+encoding) to the fog's or the cloud's LM, whose answer the caller gets: `escalated()` is
+that upstream plan. The edge's draft is never streamed.
 """
 
 from __future__ import annotations
@@ -62,11 +67,29 @@ class Step:
 
 
 @dataclass(frozen=True)
+class Escalation:
+    """When an edge-only plan's answer goes up instead: a cascade (see the module docstring)."""
+
+    tier: Tier  # fog or cloud: whose LM answers an escalated request
+    encoding: Encoding  # how the visual tokens travel up (a tensor encoding)
+    threshold: float  # edge answers with confidence below this escalate (0: never, 1: always)
+
+    def validate(self) -> None:
+        if self.tier is Tier.EDGE:
+            raise PlanError("a cascade escalates to the fog or the cloud, not the edge")
+        if not self.encoding.is_tensor:
+            raise PlanError(f"a cascade sends visual tokens as a tensor, not {self.encoding}")
+        if not 0.0 <= self.threshold <= 1.0:
+            raise PlanError(f"cascade threshold={self.threshold!r}; expected 0..1")
+
+
+@dataclass(frozen=True)
 class Plan:
     steps: tuple[Step, ...]
     encodings: tuple[Encoding, ...]  # one per hand-off: encodings[i] sits between steps i, i+1
     name: str = ""
     predicted: dict[str, float] = field(default_factory=dict, compare=False, hash=False)
+    escalation: Escalation | None = None  # a cascade: the edge answers first
 
     @property
     def lm_tier(self) -> Tier:
@@ -106,6 +129,20 @@ class Plan:
             raise PlanError("prefill and decode must run on the same tier")
         for i, encoding in enumerate(self.encodings):
             self._check_encoding(graph, self.cut(i), encoding)
+        if self.escalation is not None:
+            if len(self.steps) != 1:
+                raise PlanError("a cascade's plan runs everything on the edge first")
+            self.escalation.validate()
+
+    def escalated(self, graph: StageGraph) -> Plan:
+        """A cascade's upstream plan: the edge's vision (as it ran), its visual tokens sent
+        in the escalation's encoding to the escalation tier's LM."""
+        if self.escalation is None:
+            raise PlanError(f"plan {self.name!r} is not a cascade")
+        edge, up = self.steps[0], self.escalation
+        return Plan((Step(Tier.EDGE, 0, graph.prefill, edge.precision),
+                     Step(up.tier, graph.prefill, graph.n_stages)), (up.encoding,),
+                    f"{self.name}:escalated")
 
     @staticmethod
     def _check_encoding(graph: StageGraph, cut: int, encoding: Encoding) -> None:
@@ -125,6 +162,10 @@ class Plan:
             parts.append(f"{step.tier}[{graph.describe(step.start, step.stop)}]")
             if i < len(self.encodings):
                 parts.append(f"-{self.encodings[i]}->")
+        if self.escalation is not None:
+            up = self.escalation
+            parts.append(f"(below confidence {up.threshold:.3g}: -{up.encoding}-> "
+                         f"{up.tier}[{graph.describe(graph.prefill, graph.n_stages)}])")
         return " ".join(parts)
 
     def to_dict(self) -> dict[str, Any]:
@@ -136,7 +177,9 @@ class Plan:
             ],
             "encodings": [e.value for e in self.encodings],
             "predicted": dict(self.predicted),
-        }
+        } | ({} if self.escalation is None else {"escalation": {
+            "tier": self.escalation.tier.value, "encoding": self.escalation.encoding.value,
+            "threshold": self.escalation.threshold}})
 
     @classmethod
     def from_dict(cls, doc: dict[str, Any]) -> Plan:
@@ -147,6 +190,10 @@ class Plan:
                 for s in doc["steps"]
             )
             encodings = tuple(Encoding(e) for e in doc["encodings"])
+            up = doc.get("escalation")
+            escalation = None if up is None else Escalation(
+                Tier(up["tier"]), Encoding(up["encoding"]), float(up["threshold"]))
         except (KeyError, ValueError, TypeError) as exc:
             raise PlanError(f"malformed plan: {exc}") from exc
-        return cls(steps, encodings, doc.get("name", ""), dict(doc.get("predicted", {})))
+        return cls(steps, encodings, doc.get("name", ""), dict(doc.get("predicted", {})),
+                   escalation)

@@ -29,7 +29,9 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from splitvlm.plan.accuracy import AccuracyTable
+from splitvlm.plan.calibration import Calibration
 from splitvlm.plan.candidates import CandidateSet
+from splitvlm.plan.cascade import CascadePricer
 from splitvlm.plan.cost import CostModel, Prediction
 from splitvlm.plan.links import Link, LinkSet
 from splitvlm.plan.load import LoadTracker
@@ -82,9 +84,14 @@ class Decision:
     def explain(self) -> str:
         p = self.prediction
         low, high = p.accuracy_interval
-        interval = "" if low == high else f" (95 % {low:.1%}-{high:.1%})"
+        interval = "" if low == high or math.isnan(low) else f" (95 % {low:.1%}-{high:.1%})"
         lines = [f"{self.plan.name}: latency {_ms(p.latency_s)}, energy {p.energy_j:.3g} J, "
                  f"accuracy {p.accuracy:.1%}{interval}, objective {p.objective:.4g}"]
+        up = self.plan.escalation
+        if up is not None and p.p_escalate is not None and p.escalated_latency_s is not None:
+            lines.append(f"  cascade: the edge answers; below confidence {up.threshold:.3g} "
+                         f"(P = {p.p_escalate:.0%} for {self.qtype}) its visual tokens go "
+                         f"{up.encoding} to the {up.tier} LM: {_ms(p.escalated_latency_s)}")
         w = self.weights
         deadline = "no deadline" if math.isinf(self.deadline_s) else (
             f"deadline {_ms(self.deadline_s)} " + ("met" if self.deadline_met
@@ -118,8 +125,9 @@ class Planner:
     def __init__(
         self, graph: StageGraph, profile: ComputeProfile, links: LinkSet, load: LoadTracker,
         accuracy: AccuracyTable, config: PlannerConfig | None = None,
-        candidates: CandidateSet | None = None,
+        candidates: CandidateSet | None = None, calibration: Calibration | None = None,
     ) -> None:
+        """calibration: the cascade calibration; None: no cascades are considered."""
         self.graph = graph
         self.config = config or PlannerConfig()
         self.candidates = candidates or CandidateSet(graph)
@@ -131,8 +139,12 @@ class Planner:
         cs = self.candidates
         self._not_cache_ref, self._not_pixels = ~cs.cache_ref, ~cs.pixels_leave_edge
         self._not_crossing = {link: ~mask for link, mask in cs.crosses.items()}
+        self.calibration = calibration
+        self._cascades = None if calibration is None else CascadePricer(
+            self.cost, self.candidates, calibration)
 
-    def plan(self, request: PlanRequest) -> Decision:
+    def plan(self, request: PlanRequest, cascades: bool = True) -> Decision:
+        """The best allowed plan; `cascades=False` leaves cascades out (fixed plans only)."""
         qtype = request.resolved_qtype()
         weights = request.weights or preset(request.preset or self.config.preset)
         latency_p, energy_p, accuracy_p = self._pricer.prices(request, qtype)
@@ -159,7 +171,18 @@ class Planner:
         chosen, prediction = self._priced(best, request, weights, qtype)
         other, other_prediction = (None, None) if runner_up is None else self._priced(
             runner_up, request, weights, qtype)
-        return Decision(chosen, prediction, other, other_prediction, len(self.candidates),
+        n_candidates, n_allowed = len(self.candidates), n_allowed
+        if self._cascades is not None and cascades:
+            options = self._cascades.options(request, weights, qtype,
+                                             request.preset or self.config.preset, latency,
+                                             allowed)
+            n_candidates, n_allowed = n_candidates + len(options), n_allowed + len(options)
+            for plan, cascade_prediction, worst_s in options:
+                meets_too = worst_s <= request.deadline_s or not deadline_met
+                if meets_too and cascade_prediction.objective < prediction.objective:
+                    other, other_prediction = chosen, prediction
+                    chosen, prediction = plan, cascade_prediction
+        return Decision(chosen, prediction, other, other_prediction, n_candidates,
                         n_allowed, deadline_met, request.deadline_s, qtype, weights)
 
     def _allowed(self, request: PlanRequest) -> np.ndarray:

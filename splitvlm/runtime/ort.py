@@ -13,6 +13,7 @@ Sessions are created lazily, one per graph actually used.
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import Any
 
@@ -137,6 +138,14 @@ class OrtEdgeLM:
     ) -> list[list[int]]:
         """visual (B, Nv, Dl) float32; prompts: question ids + <ans> per row. `pad_id` is
         unused (rows run unpadded) and kept for the signature of `LM.generate`."""
+        return [ids for ids, _ in self.generate_scored(visual, prompts, pad_id, eos_id,
+                                                        max_new_tokens)]
+
+    def generate_scored(
+        self, visual: np.ndarray, prompts: list[list[int]], pad_id: int, eos_id: int,
+        max_new_tokens: int = 24,
+    ) -> list[tuple[list[int], float]]:
+        """As `generate`, each answer with its confidence (`LM.generate_scored`)."""
         del pad_id
         if visual.ndim != 3 or visual.shape[1:] != (self.n_visual, self.visual_dim):
             raise ValueError(
@@ -151,7 +160,7 @@ class OrtEdgeLM:
 
     def _generate_row(
         self, visual: np.ndarray, prompt: list[int], eos_id: int, max_new_tokens: int
-    ) -> list[int]:
+    ) -> tuple[list[int], float]:
         length = self.n_visual + len(prompt) + max_new_tokens - 1  # positions used
         if not prompt or length > self.max_len:
             raise ValueError(
@@ -164,9 +173,11 @@ class OrtEdgeLM:
         })
         position = self.n_visual + len(prompt) - 1
         out: list[int] = []
+        log_p = 0.0
         for step in range(max_new_tokens):
             token = int(np.argmax(logits[0]))  # first maximum, as torch.argmax
             out.append(token)
+            log_p += _log_softmax_at(logits[0], token)
             if token == eos_id or step == max_new_tokens - 1:
                 break
             position += 1
@@ -175,7 +186,14 @@ class OrtEdgeLM:
                 "position": np.array([[position]], dtype=np.int64),
                 "past_keys": keys, "past_values": values,  # (L, 1, H, P, hd)
             })
-        return out
+        return out, math.exp(log_p)
+
+
+def _log_softmax_at(logits: np.ndarray, index: int) -> float:
+    """log softmax(logits)[index] for one row of logits (V,)."""
+    z = logits.astype(np.float64)
+    top = float(z.max())
+    return float(z[index] - top - math.log(np.exp(z - top).sum()))
 
 
 def _check_precision(precision: str) -> None:

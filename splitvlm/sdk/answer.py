@@ -33,6 +33,8 @@ class Answer:
     latency_s: float = 0.0
     image_key: str = ""
     explanation: str = ""
+    escalated: bool = False  # a cascade sent it up: `text` is the upstream LM's answer
+    edge_confidence: float | None = None  # a cascade: the edge draft's confidence
 
     @classmethod
     def from_pb(cls, msg: edge_pb2.Answer) -> Answer:
@@ -40,7 +42,8 @@ class Answer:
             msg.text, plan_from_pb(msg.plan),
             [Timing(t.tier, t.stage, t.seconds) for t in msg.timings],
             [Link(li.link, li.bytes, li.seconds) for li in msg.links],
-            msg.latency_s, msg.image_key, msg.explanation,
+            msg.latency_s, msg.image_key, msg.explanation, msg.escalated,
+            msg.edge_confidence if msg.HasField("edge_confidence") else None,
         )
 
     @property
@@ -55,6 +58,10 @@ class Answer:
     def report(self) -> str:
         """Human-readable: the answer, where each stage ran, bytes per link, timings."""
         lines = [f"answer: {self.text}", f"plan:   {self.plan.name}   ({self.explanation})"]
+        if self.edge_confidence is not None:
+            went = ("escalated: the edge's draft was dropped" if self.escalated
+                    else "answered on the edge")
+            lines.append(f"  cascade: edge confidence {self.edge_confidence:.3f}, {went}")
         for t in self.timings:
             lines.append(f"  {t.tier:5s} {t.stage:28s} {t.seconds * 1e3:8.2f} ms")
         for li in self.links:

@@ -13,7 +13,7 @@ from splitvlm.executor.messages import (
     StageTiming,
     TokenEvent,
 )
-from splitvlm.plan.plan import Encoding, Plan, PlanError, Precision, Step, Tier
+from splitvlm.plan.plan import Encoding, Escalation, Plan, PlanError, Precision, Step, Tier
 from splitvlm.v1 import tier_pb2, wire_pb2
 from splitvlm.wire import WireTensor
 
@@ -32,12 +32,15 @@ def encoding_from_pb(value: int) -> Encoding:
 
 
 def plan_to_pb(plan: Plan) -> wire_pb2.Plan:
+    up = plan.escalation
     return wire_pb2.Plan(
         name=plan.name,
         steps=[wire_pb2.Step(tier=s.tier.value, start=s.start, stop=s.stop,
                              precision=s.precision.value) for s in plan.steps],
         encodings=[encoding_to_pb(e) for e in plan.encodings],
         predicted=plan.predicted,
+        escalation=None if up is None else wire_pb2.Escalation(
+            tier=up.tier.value, encoding=encoding_to_pb(up.encoding), threshold=up.threshold),
     )
 
 
@@ -45,10 +48,13 @@ def plan_from_pb(msg: wire_pb2.Plan) -> Plan:
     try:
         steps = tuple(Step(Tier(s.tier), s.start, s.stop, Precision(s.precision or "fp32"))
                       for s in msg.steps)
+        escalation = None if not msg.HasField("escalation") else Escalation(
+            Tier(msg.escalation.tier), encoding_from_pb(msg.escalation.encoding),
+            msg.escalation.threshold)
     except ValueError as exc:
         raise PlanError(f"malformed plan: {exc}") from exc
     encodings = tuple(encoding_from_pb(e) for e in msg.encodings)
-    return Plan(steps, encodings, msg.name, dict(msg.predicted))
+    return Plan(steps, encodings, msg.name, dict(msg.predicted), escalation)
 
 
 def payload_to_pb(payload: Payload) -> wire_pb2.Payload:

@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16splitvlm/v1/wire.proto\x12\x0bsplitvlm.v1\"n\n\x06Tensor\x12\'\n\x08\x65ncoding\x18\x01 \x01(\x0e\x32\x15.splitvlm.v1.Encoding\x12\r\n\x05shape\x18\x02 \x03(\x03\x12\x0c\n\x04\x64\x61ta\x18\x03 \x01(\x0c\x12\x0e\n\x06scales\x18\x04 \x01(\x0c\x12\x0e\n\x06\x64igest\x18\x05 \x01(\t\"\x94\x01\n\x07Payload\x12\x0b\n\x03\x63ut\x18\x01 \x01(\x05\x12\x0f\n\x05image\x18\x02 \x01(\x0cH\x00\x12%\n\x06tensor\x18\x03 \x01(\x0b\x32\x13.splitvlm.v1.TensorH\x00\x12\x13\n\tcache_key\x18\x04 \x01(\tH\x00\x12\'\n\x08\x65ncoding\x18\x05 \x01(\x0e\x32\x15.splitvlm.v1.EncodingB\x06\n\x04\x62ody\"D\n\x04Step\x12\x0c\n\x04tier\x18\x01 \x01(\t\x12\r\n\x05start\x18\x02 \x01(\x05\x12\x0c\n\x04stop\x18\x03 \x01(\x05\x12\x11\n\tprecision\x18\x04 \x01(\t\"\xc7\x01\n\x04Plan\x12\x0c\n\x04name\x18\x01 \x01(\t\x12 \n\x05steps\x18\x02 \x03(\x0b\x32\x11.splitvlm.v1.Step\x12(\n\tencodings\x18\x03 \x03(\x0e\x32\x15.splitvlm.v1.Encoding\x12\x33\n\tpredicted\x18\x04 \x03(\x0b\x32 .splitvlm.v1.Plan.PredictedEntry\x1a\x30\n\x0ePredictedEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01:\x02\x38\x01\";\n\x0bStageTiming\x12\x0c\n\x04tier\x18\x01 \x01(\t\x12\r\n\x05stage\x18\x02 \x01(\t\x12\x0f\n\x07seconds\x18\x03 \x01(\x01\"<\n\x0cLinkTransfer\x12\x0c\n\x04link\x18\x01 \x01(\t\x12\r\n\x05\x62ytes\x18\x02 \x01(\x03\x12\x0f\n\x07seconds\x18\x03 \x01(\x01*s\n\x08\x45ncoding\x12\x18\n\x14\x45NCODING_UNSPECIFIED\x10\x00\x12\t\n\x05IMAGE\x10\x01\x12\x07\n\x03PNG\x10\x02\x12\x08\n\x04\x46P32\x10\x03\x12\x08\n\x04\x46P16\x10\x04\x12\x08\n\x04INT8\x10\x05\x12\x0c\n\x08INT8_LZ4\x10\x06\x12\r\n\tCACHE_REF\x10\x07\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16splitvlm/v1/wire.proto\x12\x0bsplitvlm.v1\"n\n\x06Tensor\x12\'\n\x08\x65ncoding\x18\x01 \x01(\x0e\x32\x15.splitvlm.v1.Encoding\x12\r\n\x05shape\x18\x02 \x03(\x03\x12\x0c\n\x04\x64\x61ta\x18\x03 \x01(\x0c\x12\x0e\n\x06scales\x18\x04 \x01(\x0c\x12\x0e\n\x06\x64igest\x18\x05 \x01(\t\"\x94\x01\n\x07Payload\x12\x0b\n\x03\x63ut\x18\x01 \x01(\x05\x12\x0f\n\x05image\x18\x02 \x01(\x0cH\x00\x12%\n\x06tensor\x18\x03 \x01(\x0b\x32\x13.splitvlm.v1.TensorH\x00\x12\x13\n\tcache_key\x18\x04 \x01(\tH\x00\x12\'\n\x08\x65ncoding\x18\x05 \x01(\x0e\x32\x15.splitvlm.v1.EncodingB\x06\n\x04\x62ody\"D\n\x04Step\x12\x0c\n\x04tier\x18\x01 \x01(\t\x12\r\n\x05start\x18\x02 \x01(\x05\x12\x0c\n\x04stop\x18\x03 \x01(\x05\x12\x11\n\tprecision\x18\x04 \x01(\t\"V\n\nEscalation\x12\x0c\n\x04tier\x18\x01 \x01(\t\x12\'\n\x08\x65ncoding\x18\x02 \x01(\x0e\x32\x15.splitvlm.v1.Encoding\x12\x11\n\tthreshold\x18\x03 \x01(\x01\"\xf4\x01\n\x04Plan\x12\x0c\n\x04name\x18\x01 \x01(\t\x12 \n\x05steps\x18\x02 \x03(\x0b\x32\x11.splitvlm.v1.Step\x12(\n\tencodings\x18\x03 \x03(\x0e\x32\x15.splitvlm.v1.Encoding\x12\x33\n\tpredicted\x18\x04 \x03(\x0b\x32 .splitvlm.v1.Plan.PredictedEntry\x12+\n\nescalation\x18\x05 \x01(\x0b\x32\x17.splitvlm.v1.Escalation\x1a\x30\n\x0ePredictedEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01:\x02\x38\x01\";\n\x0bStageTiming\x12\x0c\n\x04tier\x18\x01 \x01(\t\x12\r\n\x05stage\x18\x02 \x01(\t\x12\x0f\n\x07seconds\x18\x03 \x01(\x01\"<\n\x0cLinkTransfer\x12\x0c\n\x04link\x18\x01 \x01(\t\x12\r\n\x05\x62ytes\x18\x02 \x01(\x03\x12\x0f\n\x07seconds\x18\x03 \x01(\x01*s\n\x08\x45ncoding\x12\x18\n\x14\x45NCODING_UNSPECIFIED\x10\x00\x12\t\n\x05IMAGE\x10\x01\x12\x07\n\x03PNG\x10\x02\x12\x08\n\x04\x46P32\x10\x03\x12\x08\n\x04\x46P16\x10\x04\x12\x08\n\x04INT8\x10\x05\x12\x0c\n\x08INT8_LZ4\x10\x06\x12\r\n\tCACHE_REF\x10\x07\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -33,20 +33,22 @@ if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_PLAN_PREDICTEDENTRY']._loaded_options = None
   _globals['_PLAN_PREDICTEDENTRY']._serialized_options = b'8\001'
-  _globals['_ENCODING']._serialized_start=697
-  _globals['_ENCODING']._serialized_end=812
+  _globals['_ENCODING']._serialized_start=830
+  _globals['_ENCODING']._serialized_end=945
   _globals['_TENSOR']._serialized_start=39
   _globals['_TENSOR']._serialized_end=149
   _globals['_PAYLOAD']._serialized_start=152
   _globals['_PAYLOAD']._serialized_end=300
   _globals['_STEP']._serialized_start=302
   _globals['_STEP']._serialized_end=370
-  _globals['_PLAN']._serialized_start=373
-  _globals['_PLAN']._serialized_end=572
-  _globals['_PLAN_PREDICTEDENTRY']._serialized_start=524
-  _globals['_PLAN_PREDICTEDENTRY']._serialized_end=572
-  _globals['_STAGETIMING']._serialized_start=574
-  _globals['_STAGETIMING']._serialized_end=633
-  _globals['_LINKTRANSFER']._serialized_start=635
-  _globals['_LINKTRANSFER']._serialized_end=695
+  _globals['_ESCALATION']._serialized_start=372
+  _globals['_ESCALATION']._serialized_end=458
+  _globals['_PLAN']._serialized_start=461
+  _globals['_PLAN']._serialized_end=705
+  _globals['_PLAN_PREDICTEDENTRY']._serialized_start=657
+  _globals['_PLAN_PREDICTEDENTRY']._serialized_end=705
+  _globals['_STAGETIMING']._serialized_start=707
+  _globals['_STAGETIMING']._serialized_end=766
+  _globals['_LINKTRANSFER']._serialized_start=768
+  _globals['_LINKTRANSFER']._serialized_end=828
 # @@protoc_insertion_point(module_scope)

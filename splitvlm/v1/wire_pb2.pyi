@@ -66,8 +66,18 @@ class Step(_message.Message):
     precision: str
     def __init__(self, tier: _Optional[str] = ..., start: _Optional[int] = ..., stop: _Optional[int] = ..., precision: _Optional[str] = ...) -> None: ...
 
+class Escalation(_message.Message):
+    __slots__ = ("tier", "encoding", "threshold")
+    TIER_FIELD_NUMBER: _ClassVar[int]
+    ENCODING_FIELD_NUMBER: _ClassVar[int]
+    THRESHOLD_FIELD_NUMBER: _ClassVar[int]
+    tier: str
+    encoding: Encoding
+    threshold: float
+    def __init__(self, tier: _Optional[str] = ..., encoding: _Optional[_Union[Encoding, str]] = ..., threshold: _Optional[float] = ...) -> None: ...
+
 class Plan(_message.Message):
-    __slots__ = ("name", "steps", "encodings", "predicted")
+    __slots__ = ("name", "steps", "encodings", "predicted", "escalation")
     class PredictedEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -79,11 +89,13 @@ class Plan(_message.Message):
     STEPS_FIELD_NUMBER: _ClassVar[int]
     ENCODINGS_FIELD_NUMBER: _ClassVar[int]
     PREDICTED_FIELD_NUMBER: _ClassVar[int]
+    ESCALATION_FIELD_NUMBER: _ClassVar[int]
     name: str
     steps: _containers.RepeatedCompositeFieldContainer[Step]
     encodings: _containers.RepeatedScalarFieldContainer[Encoding]
     predicted: _containers.ScalarMap[str, float]
-    def __init__(self, name: _Optional[str] = ..., steps: _Optional[_Iterable[_Union[Step, _Mapping]]] = ..., encodings: _Optional[_Iterable[_Union[Encoding, str]]] = ..., predicted: _Optional[_Mapping[str, float]] = ...) -> None: ...
+    escalation: Escalation
+    def __init__(self, name: _Optional[str] = ..., steps: _Optional[_Iterable[_Union[Step, _Mapping]]] = ..., encodings: _Optional[_Iterable[_Union[Encoding, str]]] = ..., predicted: _Optional[_Mapping[str, float]] = ..., escalation: _Optional[_Union[Escalation, _Mapping]] = ...) -> None: ...
 
 class StageTiming(_message.Message):
     __slots__ = ("tier", "stage", "seconds")
