@@ -60,6 +60,7 @@ TARGETS: tuple[tuple[str, str, float, str | None], ...] = (
 )
 MAPE_TARGET = 0.15
 SWITCH_TARGET = 5
+VARIED_TARGET = 2  # profiles on which the accurate oracle's LM tier differs between types
 
 
 def _args(extra: list[str]) -> argparse.Namespace:
@@ -150,7 +151,9 @@ def run(extra: list[str]) -> dict[str, Any]:
                                                    args.change_after, CHANGE_FACTOR,
                                                    args.change_preset)
             all_runs += runs
-            profiles[name] = {"profile": _profile_doc(name), **profile_summary(runs, labels),
+            qtype_of = {r.index: r.qtype for r in requests}
+            profiles[name] = {"profile": _profile_doc(name),
+                              **profile_summary(runs, labels, qtype_of),
                               "edge_cpu_source": bed.cpu.source if bed.cpu else "timings",
                               "wall_s": time.perf_counter() - t0}
         if args.change and change is None:
@@ -199,6 +202,11 @@ def targets(doc: dict[str, Any]) -> list[dict[str, Any]]:
                             "met": _meets(prof[figure], comparison, bound)})
     out.append({"figure": "mape", "target": f"<= {MAPE_TARGET:g}", "value": doc["mape"],
                 "met": _meets(doc["mape"], "<=", MAPE_TARGET)})
+    varied = [name for name, prof in doc["profiles"].items() if tiers_vary(prof)]
+    out.append({"figure": "oracle_accurate_tiers_vary_on", "target": f">= {VARIED_TARGET}",
+                "value": len(varied), "profiles": varied,
+                "met": None if len(doc["profiles"]) < VARIED_TARGET
+                else len(varied) >= VARIED_TARGET})
     if "change" in doc:
         change = doc["change"]
         value = change["requests_to_switch"]
@@ -208,6 +216,13 @@ def targets(doc: dict[str, Any]) -> list[dict[str, Any]]:
         out.append({"figure": "change.requests_to_switch", "target": f"<= {SWITCH_TARGET}",
                     "value": value, "met": met})
     return out
+
+
+def tiers_vary(profile: dict[str, Any]) -> bool:
+    """Whether the accurate oracle's most frequent LM tier differs between question types."""
+    tops = {max(w["accurate"], key=w["accurate"].get)
+            for w in profile.get("oracle_by_type", {}).values() if w["accurate"]}
+    return len(tops) > 1
 
 
 def render(r: dict[str, Any]) -> str:

@@ -56,6 +56,11 @@ def render_result(r: dict[str, Any]) -> str:
                      f"{o['winners']}); within 1 pt of {prof['most_accurate_fixed']['plan']} "
                      f"({prof['most_accurate_fixed']['accuracy']:.1%}): p50 "
                      f"{_ms(oa['median_latency_s']).strip()} ms over {len(oa['plans'])} plans")
+        by_type = prof.get("oracle_by_type", {})
+        if by_type:
+            lines.append("  oracle's LM tier per question type (fastest | accurate): " + ", ".join(
+                f"{q} {'/'.join(w['fastest'])} | {'/'.join(w['accurate'])}"
+                for q, w in by_type.items()))
     lines += ["", "targets:"]
     for t in r["targets"]:
         mark = {True: "ok", False: "MISSED", None: "n/a"}[t["met"]]

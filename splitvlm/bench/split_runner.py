@@ -168,7 +168,7 @@ class TierBed:
                    predicted_adjusted_s=length_adjusted(predicted, request.question,
                                                         len(answer.text.split())),
                    placement=placement(answer.plan),
-                   signature=placement(answer.plan, precision=True),
+                   signature=placement(answer.plan, precision=True) + escalated_to(answer),
                    served_s=answer.latency_s or None)
 
     # --- the measured passes -----------------------------------------------------------------
@@ -242,6 +242,13 @@ def placement(plan: Plan, precision: bool = False) -> str:
         if i < len(plan.encodings):
             parts.append(f"-{plan.encodings[i].value}->")
     return " ".join(parts)
+
+
+def escalated_to(answer: Answer) -> str:
+    """' => TIER' when a cascade sent the request up (what ran was then the edge's vision and
+    that tier's LM); '' otherwise."""
+    up = answer.plan.escalation
+    return f" => {up.tier.value}" if answer.escalated and up is not None else ""
 
 
 def length_adjusted(predicted: dict[str, float], question: str, words: int) -> float | None:

@@ -12,6 +12,9 @@ the median of its runs there: both sides of a ratio carry the same noise.
     balanced_vs_oracle       median(auto/balanced) / median of the per-request oracle over the
                              plans within 1 pt of the most accurate fixed plan's accuracy
     cloud_only_vs_balanced   median(cloud-all) / median(auto/balanced)
+    oracle_by_type           per question type, which LM tier the oracle's winners ran:
+                             `fastest` over every plan, `accurate` over the plans within 1 pt
+                             of the most accurate fixed plan on that type (its own requests)
     mape                     mean |predicted - measured| / measured over auto runs, measured
                              by this client (its call to the edge included)
     mape_served              the same against the edge's own latency for the call (received
@@ -100,7 +103,33 @@ def oracle(runs: Sequence[Run], labels: Sequence[str]) -> dict[str, Any]:
     }
 
 
-def profile_summary(runs: Sequence[Run], labels: Sequence[str]) -> dict[str, Any]:
+def lm_tier(signature: str) -> str:
+    """The tier whose LM answered, from a plan signature: 'edge[0:2]int8 -fp16-> fog[2:10]'."""
+    return signature.split()[-1].split("[")[0]
+
+
+def oracle_by_type(runs: Sequence[Run], labels: Sequence[str], qtype_of: dict[int, str]
+                   ) -> dict[str, dict[str, dict[str, int]]]:
+    """{question type: {"fastest" | "accurate": {LM tier: requests it won}}}."""
+    fixed = [label for label in labels if not label.startswith(AUTO)]
+    out: dict[str, dict[str, dict[str, int]]] = {}
+    for qtype in sorted(set(qtype_of.values())):
+        mine = [r for r in runs if qtype_of.get(r.request) == qtype]
+        accuracy = {label: statistics.fmean(r.correct for r in mine if r.label == label)
+                    for label in labels if any(r.label == label for r in mine)}
+        top = max(accuracy[label] for label in fixed if label in accuracy)
+        close = [label for label, a in accuracy.items() if a >= top - ACCURATE_WITHIN - 1e-12]
+        out[qtype] = {}
+        for name, among in (("fastest", labels), ("accurate", close)):
+            winners = Counter[str]()
+            for plan, n in oracle(mine, among)["winners"].items():
+                winners[lm_tier(plan)] += n
+            out[qtype][name] = dict(winners.most_common())
+    return out
+
+
+def profile_summary(runs: Sequence[Run], labels: Sequence[str],
+                    qtype_of: dict[int, str] | None = None) -> dict[str, Any]:
     plans = {label: plan_summary([r for r in runs if r.label == label]) for label in labels}
     fixed = [label for label in labels if not label.startswith(AUTO)]
     top = max(fixed, key=lambda label: plans[label]["accuracy"])
@@ -119,7 +148,7 @@ def profile_summary(runs: Sequence[Run], labels: Sequence[str]) -> dict[str, Any
         "balanced_vs_oracle": _ratio(balanced["median_latency_s"], close["median_latency_s"]),
         "cloud_only_vs_balanced": _ratio(plans["cloud-all"]["median_latency_s"],
                                          balanced["median_latency_s"]),
-    }
+    } | ({} if qtype_of is None else {"oracle_by_type": oracle_by_type(runs, labels, qtype_of)})
 
 
 def overall_mape(runs: Sequence[Run], adjusted: bool = False, served: bool = False

@@ -11,7 +11,7 @@ import pytest
 
 from splitvlm.bench import split
 from splitvlm.bench.split_runner import Run
-from splitvlm.bench.split_stats import oracle, plan_summary
+from splitvlm.bench.split_stats import oracle, oracle_by_type, plan_summary
 from splitvlm.bench.split_workload import workload
 from splitvlm.data.questions import QTYPES
 from splitvlm.testbed import root_reason
@@ -114,3 +114,19 @@ def test_bench_split_smoke(checkpoints: Path, tmp_path: Path) -> None:
     assert "target" in text and "fastest_vs_oracle" in text
     split.plot(result, str(tmp_path / "split.png"))
     assert (tmp_path / "split.png").stat().st_size > 0
+
+
+def test_oracle_by_type_names_the_lm_tier_each_type_s_winners_ran() -> None:
+    cloud = "edge[0:8]int8 -fp16-> cloud[8:10]"
+    runs = [  # request 0 is a color question, request 1 a relate question
+        Run("edge-only", 0, 0.010, True, {}, 0.0, None, "", signature="edge[0:10]int8"),
+        Run("edge-vision+cloud-lm", 0, 0.050, True, {}, 0.0, None, "", signature=cloud),
+        Run("edge-only", 1, 0.010, False, {}, 0.0, None, "", signature="edge[0:10]int8"),
+        Run("edge-vision+cloud-lm", 1, 0.050, True, {}, 0.0, None, "", signature=cloud),
+        Run("auto/balanced", 1, 0.040, True, {}, 0.0, None, "",
+            signature="edge[0:10]int8 => cloud"),  # a cascade that escalated
+    ]
+    labels = ["edge-only", "edge-vision+cloud-lm", "auto/balanced"]
+    doc = oracle_by_type(runs, labels, {0: "color", 1: "relate"})
+    assert doc["color"] == {"fastest": {"edge": 1}, "accurate": {"edge": 1}}
+    assert doc["relate"] == {"fastest": {"edge": 1}, "accurate": {"cloud": 1}}
