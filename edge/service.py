@@ -35,11 +35,11 @@ from splitvlm.plan.plan import Encoding, Plan
 from splitvlm.service.convert import plan_to_pb
 from splitvlm.service.errors import status_for
 from splitvlm.service.tier_service import deadline_from
+from splitvlm.stages import MAX_ANSWER_TOKENS
 from splitvlm.v1 import edge_pb2, edge_pb2_grpc, tier_pb2, wire_pb2
 from splitvlm.wire import feature_key
 
 MAX_QUESTION_CHARS = 1000
-MAX_NEW_TOKENS = 32  # 9 visual + question + <ans> + answer must fit the LMs' 64 positions
 
 
 class EdgeBrain(Protocol):
@@ -85,9 +85,9 @@ class EdgeServicer(edge_pb2_grpc.EdgeServicer):
             raise BadRequest(f"question is {len(request.question)} characters; the limit is "
                              f"{MAX_QUESTION_CHARS}")
         self.tokenizer.encode(request.question)  # ValueError names unknown words
-        if not 0 <= request.max_new_tokens <= MAX_NEW_TOKENS:
+        if not 0 <= request.max_new_tokens <= MAX_ANSWER_TOKENS:
             raise BadRequest(f"max_new_tokens={request.max_new_tokens}; allowed 0.."
-                             f"{MAX_NEW_TOKENS} (0 = default)")
+                             f"{MAX_ANSWER_TOKENS} (0 = the default, {MAX_ANSWER_TOKENS})")
 
     def prepare(self, request: edge_pb2.AskRequest) -> Prepared:
         """The image decoded and downscaled, or (a key-only turn) taken from the L1."""
@@ -136,7 +136,8 @@ class EdgeServicer(edge_pb2_grpc.EdgeServicer):
         result: ResultEvent | None = None
         for _attempt in range(2):
             run = Request(plan, request.question, Payload(0, Encoding.IMAGE, image=image),
-                          request.max_new_tokens or 24, key, deadline, pixels[None])
+                          request.max_new_tokens or MAX_ANSWER_TOKENS, key, deadline,
+                          pixels[None])
             miss = False
             async for event in self.executor.execute(run):
                 if isinstance(event, TokenEvent):

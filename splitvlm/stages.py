@@ -15,6 +15,11 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+MAX_ANSWER_TOKENS = 24
+"""The most answer tokens any tier decodes for one request (the default too): 9 visual tokens +
+the longest question + <ans> + 24 fit the shipped LMs' 64 positions. Every tier reads it from
+here, the edge checks it before any stage runs, and each tier's status advertises it."""
+
 
 class StageKind(StrEnum):
     PREPROCESS = "preprocess"

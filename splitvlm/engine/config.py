@@ -7,6 +7,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from splitvlm.stages import MAX_ANSWER_TOKENS
+
 KV_TOKENS_PER_SLOT = 64  # a whole LM context (LMConfig.max_len) per running request
 
 
@@ -29,7 +31,7 @@ class EngineConfig:
     """Prompts are left-padded to a multiple of this many tokens; admitted prompts of the same
     padded length are prefilled in one forward. 1 disables padding."""
 
-    max_new_tokens: int = 24
+    max_new_tokens: int = MAX_ANSWER_TOKENS
     """Answer tokens per request: the default, and the most a request may ask for."""
 
     def __post_init__(self) -> None:

@@ -33,6 +33,7 @@ from splitvlm.executor.messages import (
     TokenEvent,
 )
 from splitvlm.plan.plan import TIERS, Encoding, Step, Tier
+from splitvlm.stages import MAX_ANSWER_TOKENS
 from splitvlm.wire import decode, encode
 
 CACHE_ENCODING = Encoding.FP16  # visual tokens are cached in this wire encoding
@@ -291,7 +292,8 @@ class Executor:
     def status(self) -> dict[str, float | str]:
         out: dict[str, float | str] = {"tier": self.tier.value, "active": self.active,
                                        "visual_version": self.compute.visual_version,
-                                       "vision_runs": self.vision_runs}
+                                       "vision_runs": self.vision_runs,
+                                       "max_answer_tokens": MAX_ANSWER_TOKENS}
         if self.compute.stats is not None:
             out |= self.compute.stats()
         if self.cache is not None:

@@ -25,6 +25,7 @@ from splitvlm.data.sets import rng_for
 from splitvlm.data.tokenizer import Tokenizer
 from splitvlm.executor.compute import TierCompute
 from splitvlm.plan.plan import Precision, Tier
+from splitvlm.stages import MAX_ANSWER_TOKENS
 
 MEASURE_STREAM = 5
 CAPTION = "describe the image"
@@ -83,7 +84,7 @@ async def measure_lm(compute: TierCompute, batches: tuple[int, ...] = (1,), runs
     _, pixels = _sample_pixels(compute)
     visual = runner.run(pixels, 1, compute.graph.prefill).astype(np.float32)
 
-    async def one(max_new_tokens: int = 24) -> tuple[float, float, int]:
+    async def one(max_new_tokens: int = MAX_ANSWER_TOKENS) -> tuple[float, float, int]:
         t0 = time.perf_counter()
         first, n = 0.0, 0
         stream = compute.lm.stream(visual, prompt, max_new_tokens, None)  # type: ignore[union-attr]

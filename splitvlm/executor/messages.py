@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from splitvlm.plan.plan import Encoding, Plan
+from splitvlm.stages import MAX_ANSWER_TOKENS
 from splitvlm.wire import WireTensor
 
 
@@ -35,7 +36,7 @@ class Request:
     plan: Plan
     question: str
     payload: Payload
-    max_new_tokens: int = 24
+    max_new_tokens: int = MAX_ANSWER_TOKENS
     image_key: str = ""  # feature-cache key of the image, when the edge knows it
     deadline: float | None = None  # time.monotonic() by which the answer must be complete
     pixels: np.ndarray | None = field(default=None, compare=False)  # edge: preprocessed already

@@ -22,6 +22,7 @@ from torch import nn
 
 from splitvlm.data.sets import CELL_FIELDS
 from splitvlm.model.layers import MLP, Attention
+from splitvlm.stages import MAX_ANSWER_TOKENS
 
 KV = tuple[torch.Tensor, torch.Tensor]  # keys, values: each (L, B, H, T, hd)
 VISUAL_IN_STD = 0.05  # per-dimension std of projected visual tokens at init
@@ -181,7 +182,7 @@ class LM(nn.Module):
     @torch.no_grad()
     def generate(
         self, visual: torch.Tensor, prompts: list[list[int]], pad_id: int, eos_id: int,
-        max_new_tokens: int = 24,
+        max_new_tokens: int = MAX_ANSWER_TOKENS,
     ) -> list[list[int]]:
         """Greedy answers. visual (B, Nv, Dl); prompts: question ids + <ans> per row."""
         return [ids for ids, _ in self.generate_scored(visual, prompts, pad_id, eos_id,
@@ -190,7 +191,7 @@ class LM(nn.Module):
     @torch.no_grad()
     def generate_scored(
         self, visual: torch.Tensor, prompts: list[list[int]], pad_id: int, eos_id: int,
-        max_new_tokens: int = 24,
+        max_new_tokens: int = MAX_ANSWER_TOKENS,
     ) -> list[tuple[list[int], float]]:
         """Greedy answers with their confidence: the probability the LM gives its own greedy
         answer (the product over its tokens, <eos> included, of the chosen token's softmax)."""

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import onnxruntime as ort
 
-from splitvlm.stages import StageGraph
+from splitvlm.stages import MAX_ANSWER_TOKENS, StageGraph
 
 MANIFEST_FILE = "manifest.json"
 MANIFEST_FORMAT = 1
@@ -134,7 +134,7 @@ class OrtEdgeLM:
 
     def generate(
         self, visual: np.ndarray, prompts: list[list[int]], pad_id: int, eos_id: int,
-        max_new_tokens: int = 24,
+        max_new_tokens: int = MAX_ANSWER_TOKENS,
     ) -> list[list[int]]:
         """visual (B, Nv, Dl) float32; prompts: question ids + <ans> per row. `pad_id` is
         unused (rows run unpadded) and kept for the signature of `LM.generate`."""
@@ -143,7 +143,7 @@ class OrtEdgeLM:
 
     def generate_scored(
         self, visual: np.ndarray, prompts: list[list[int]], pad_id: int, eos_id: int,
-        max_new_tokens: int = 24,
+        max_new_tokens: int = MAX_ANSWER_TOKENS,
     ) -> list[tuple[list[int], float]]:
         """As `generate`, each answer with its confidence (`LM.generate_scored`)."""
         del pad_id

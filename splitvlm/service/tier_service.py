@@ -24,6 +24,7 @@ from splitvlm.service.convert import (
     status_to_pb,
 )
 from splitvlm.service.errors import error_from_rpc, status_for
+from splitvlm.stages import MAX_ANSWER_TOKENS
 from splitvlm.v1 import tier_pb2, tier_pb2_grpc, wire_pb2
 from splitvlm.wire import Reassembler, split
 
@@ -67,8 +68,8 @@ async def read_request(
         raise BadRequest(f"cannot parse the payload ({len(body)} bytes) as a "
                          f"splitvlm.v1.Payload: {exc}") from exc
     payload = payload_from_pb(message)
-    return Request(plan, header.question, payload, header.max_new_tokens or 24, header.image_key,
-                   deadline)
+    return Request(plan, header.question, payload, header.max_new_tokens or MAX_ANSWER_TOKENS,
+                   header.image_key, deadline)
 
 
 def merge_profiles(*docs: dict[str, Any]) -> dict[str, Any]:

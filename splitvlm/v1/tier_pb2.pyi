@@ -88,7 +88,7 @@ class StatusRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class TierStatus(_message.Message):
-    __slots__ = ("tier", "active", "queued", "batch_mean", "cache_entries", "cache_bytes", "cache_hit_ratio", "visual_version", "cached_keys", "profile_json", "downstream", "next_bandwidth_bps", "next_rtt_s", "running", "vision_runs")
+    __slots__ = ("tier", "active", "queued", "batch_mean", "cache_entries", "cache_bytes", "cache_hit_ratio", "visual_version", "cached_keys", "profile_json", "downstream", "next_bandwidth_bps", "next_rtt_s", "running", "vision_runs", "max_answer_tokens")
     TIER_FIELD_NUMBER: _ClassVar[int]
     ACTIVE_FIELD_NUMBER: _ClassVar[int]
     QUEUED_FIELD_NUMBER: _ClassVar[int]
@@ -104,6 +104,7 @@ class TierStatus(_message.Message):
     NEXT_RTT_S_FIELD_NUMBER: _ClassVar[int]
     RUNNING_FIELD_NUMBER: _ClassVar[int]
     VISION_RUNS_FIELD_NUMBER: _ClassVar[int]
+    MAX_ANSWER_TOKENS_FIELD_NUMBER: _ClassVar[int]
     tier: str
     active: int
     queued: int
@@ -119,4 +120,5 @@ class TierStatus(_message.Message):
     next_rtt_s: float
     running: int
     vision_runs: int
-    def __init__(self, tier: _Optional[str] = ..., active: _Optional[int] = ..., queued: _Optional[int] = ..., batch_mean: _Optional[float] = ..., cache_entries: _Optional[int] = ..., cache_bytes: _Optional[int] = ..., cache_hit_ratio: _Optional[float] = ..., visual_version: _Optional[str] = ..., cached_keys: _Optional[_Iterable[str]] = ..., profile_json: _Optional[str] = ..., downstream: _Optional[_Union[TierStatus, _Mapping]] = ..., next_bandwidth_bps: _Optional[float] = ..., next_rtt_s: _Optional[float] = ..., running: _Optional[int] = ..., vision_runs: _Optional[int] = ...) -> None: ...
+    max_answer_tokens: int
+    def __init__(self, tier: _Optional[str] = ..., active: _Optional[int] = ..., queued: _Optional[int] = ..., batch_mean: _Optional[float] = ..., cache_entries: _Optional[int] = ..., cache_bytes: _Optional[int] = ..., cache_hit_ratio: _Optional[float] = ..., visual_version: _Optional[str] = ..., cached_keys: _Optional[_Iterable[str]] = ..., profile_json: _Optional[str] = ..., downstream: _Optional[_Union[TierStatus, _Mapping]] = ..., next_bandwidth_bps: _Optional[float] = ..., next_rtt_s: _Optional[float] = ..., running: _Optional[int] = ..., vision_runs: _Optional[int] = ..., max_answer_tokens: _Optional[int] = ...) -> None: ...

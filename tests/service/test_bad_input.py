@@ -21,7 +21,7 @@ from splitvlm.plan.plan import Encoding, Plan, Step, Tier
 from splitvlm.processes import ProcessCluster, start_cluster
 from splitvlm.sdk import BadRequest, Client
 from splitvlm.service.convert import payload_to_pb, plan_to_pb
-from splitvlm.stages import StageGraph
+from splitvlm.stages import MAX_ANSWER_TOKENS, StageGraph
 from splitvlm.v1 import tier_pb2, tier_pb2_grpc, wire_pb2
 from splitvlm.wire import WireTensor, content_hash, encode
 
@@ -59,7 +59,9 @@ EDGE_CASES: dict[str, tuple[dict[str, Any], str]] = {
                       "unknown word(s) ['colour', 'blob']"),
     "oversized image": ({"image": bytes(MAX_PAYLOAD_BYTES + 1)}, "over the limit of 4096"),
     "unknown plan": ({"plan": "warp-drive"}, "unknown plan 'warp-drive'; named plans are"),
-    "too many tokens": ({"max_new_tokens": 1000}, "max_new_tokens=1000; allowed 0..32"),
+    "too many tokens": ({"max_new_tokens": 1000}, "max_new_tokens=1000; allowed 0..24"),
+    "one token too many": ({"max_new_tokens": MAX_ANSWER_TOKENS + 1},
+                           f"max_new_tokens={MAX_ANSWER_TOKENS + 1}; allowed 0.."),
     # the edge only relays the image; the cloud finds it undecodable and the status comes back
     "undecodable at the cloud": ({"image": b"\x89PNG junk", "plan": "cloud-all"},
                                  "cannot decode 9 image bytes"),
@@ -81,6 +83,24 @@ def test_edge_rejects_bad_ask_then_answers(cluster: ProcessCluster, sample: sets
         assert cause.code() is grpc.StatusCode.INVALID_ARGUMENT
         answer = client.ask(good.pop("image"), good.pop("question"), deadline_s=10, **good)
     assert answer.plan.name.startswith(PLAN)  # "+cache" once the fog holds the image
+
+
+def test_the_answer_token_limit_is_advertised_and_checked_before_any_stage_runs(
+        cluster: ProcessCluster, sample: sets.Sample) -> None:
+    with grpc.insecure_channel(cluster.edge) as channel:
+        stub = tier_pb2_grpc.TierStub(channel)
+        before = stub.Status(tier_pb2.StatusRequest())
+        assert before.max_answer_tokens == MAX_ANSWER_TOKENS
+        assert before.downstream.max_answer_tokens == MAX_ANSWER_TOKENS  # the fog's, seen
+        with Client(cluster.edge) as client, pytest.raises(BadRequest):
+            client.ask(encode_image(sample.image(), "PNG"), sample.qa.question, plan=PLAN,
+                       max_new_tokens=MAX_ANSWER_TOKENS + 1, no_cache=True)
+        assert stub.Status(tier_pb2.StatusRequest()).vision_runs == before.vision_runs
+        with Client(cluster.edge) as client:  # the limit itself is allowed, on every tier
+            answer = client.ask(encode_image(sample.image(), "PNG"), sample.qa.question,
+                                plan="edge-vision+cloud-lm", max_new_tokens=MAX_ANSWER_TOKENS,
+                                no_cache=True)
+        assert answer.text and answer.plan.name == "edge-vision+cloud-lm"
 
 
 # --- Tier API, straight to the fog and the cloud -------------------------------------------
