@@ -155,21 +155,25 @@ def train_lm(tier: str, cfg: TrainConfig, ckpt_dir: Path, run_dir: Path) -> dict
     return _save(tier, lm, ckpt_dir, steps=run.step, seconds=run.seconds)
 
 
-def finetune_lm(tier: str, cfg: TrainConfig, mix: Mix, ckpt_dir: Path, run_dir: Path
-                ) -> dict[str, object]:
+def finetune_lm(tier: str, cfg: TrainConfig, mix: Mix, ckpt_dir: Path, run_dir: Path,
+                mining: Mining | None = None) -> dict[str, object]:
     """Train the tier's LM on from its checkpoint in `ckpt_dir` with another question mix (a
-    fresh optimizer and schedule, resumable from `run_dir`); the checkpoint's step and time
-    counts grow by this leg's, and its JSON records the leg."""
+    fresh optimizer and schedule, resumable from `run_dir`; with `mining`, re-weighted and
+    replaying its mistakes as in growth); the checkpoint's step and time counts grow by this
+    leg's, and its JSON records the leg."""
     torch.manual_seed(cfg.seed)
     before = zoo.read_meta(ckpt_dir / lm_name(tier))
     lm = zoo.load_lm(tier, ckpt_dir)
     run = Run(lm, cfg, run_dir / f"lm-{tier}-finetune-state.pt")
-    _train(tier, lm, run, zoo.load_visual(ckpt_dir), ckpt_dir, run_dir, mix, stream=8)
+    _train(tier, lm, run, zoo.load_visual(ckpt_dir), ckpt_dir, run_dir, mix, stream=8,
+           mining=mining)
     legs = [*before.get("finetune", []), {"steps": run.step, "lr": cfg.lr,
                                           "weights": dict(mix.weights),
-                                          "caption_share": mix.caption_share}]
+                                          "caption_share": mix.caption_share}
+            | ({} if mining is None else {"mining": dataclasses.asdict(mining)})]
+    kept = {k: before[k] for k in ("grown_from", "growth") if k in before}  # its history
     return _save(tier, lm, ckpt_dir, steps=int(before["train_steps"]) + run.step,
-                 seconds=float(before["train_seconds"]) + run.seconds, finetune=legs)
+                 seconds=float(before["train_seconds"]) + run.seconds, finetune=legs, **kept)
 
 
 def grow_lm(tier: str, source: str, cfg: TrainConfig, mix: Mix, mining: Mining, noise: float,
