@@ -59,7 +59,7 @@ def _args(extra: list[str]) -> argparse.Namespace:
     p.add_argument("--per-type", type=int, default=100, help="requests per question type")
     p.add_argument("--checkpoints", type=Path, default=CHECKPOINT_DIR)
     p.add_argument("--threads", type=int, default=1, help="compute threads per tier")
-    p.add_argument("--prefix", default="svcascade", help="testbed name prefix")
+    p.add_argument("--prefix", default="svcasc", help="testbed name prefix")
     p.add_argument("--gap-s", type=float, default=0.05, help="idle seconds before a request")
     args = p.parse_args(extra)
     args.profiles = [n.strip() for n in args.profiles.split(",") if n.strip()]
