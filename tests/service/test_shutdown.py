@@ -25,6 +25,7 @@ from splitvlm.plan.plan import Tier
 from splitvlm.processes import TierProcess, start_tier
 from splitvlm.sdk import Client
 from splitvlm.service.server import create_server
+from splitvlm.stages import MAX_ANSWER_TOKENS
 from splitvlm.v1 import edge_pb2, tier_pb2, tier_pb2_grpc
 
 GRACE_S = 3.0
@@ -107,7 +108,8 @@ def test_sigterm_mid_stream_ends_the_call_cleanly(edge: TierProcess) -> None:
     error: SplitVLMError | None = None
     with Client(edge.target) as client:
         stream = client.stream(encode_image(caption.image(), "PNG"), caption.qa.question,
-                               plan="edge-only", max_new_tokens=32, deadline_s=30)
+                               plan="edge-only", max_new_tokens=MAX_ANSWER_TOKENS,
+                               deadline_s=30)
         events.append(next(stream))  # the plan: the answer is being generated now
         edge.proc.send_signal(signal.SIGTERM)
         signalled = time.monotonic()
