@@ -32,7 +32,7 @@ from splitvlm.executor.messages import (
     StageTiming,
     TokenEvent,
 )
-from splitvlm.plan.plan import TIERS, Encoding, Step, Tier
+from splitvlm.plan.plan import TIERS, Encoding, Step, Tier, escalates
 from splitvlm.stages import MAX_ANSWER_TOKENS
 from splitvlm.wire import decode, encode
 
@@ -224,12 +224,17 @@ class Executor:
             n += 1
             if token == self.tokenizer.eos_id:
                 break
-            if token in (self.tokenizer.pad_id, self.tokenizer.ans_id):
-                continue  # markers, not words (as Tokenizer.decode reads them)
-            yield TokenEvent(token, self.tokenizer.words[token])
+            if (word := self._word(token)) is not None:
+                yield word
         timings.append(StageTiming(self.tier, "prefill..decode", time.perf_counter() - t0))
         yield ResultEvent(timings, [], time.perf_counter() - started, self.status(),
                           self.tier.value if cached else "", n)
+
+    def _word(self, token: int) -> TokenEvent | None:
+        """A token as a streamed word; None for markers (as Tokenizer.decode reads them)."""
+        if token in (self.tokenizer.pad_id, self.tokenizer.ans_id):
+            return None
+        return TokenEvent(token, self.tokenizer.words[token])
 
     async def _cascade(
         self, request: Request, visual: np.ndarray | bytes, timings: list[StageTiming],
@@ -247,12 +252,12 @@ class Executor:
         t0 = time.perf_counter()
         ids, confidence = await self.compute.scorer.answer(visual, prompt, request.max_new_tokens)
         timings.append(StageTiming(self.tier, "prefill..decode", time.perf_counter() - t0))
-        if confidence >= up.threshold and up.threshold < 1.0:  # 1: always escalate
+        if not escalates(confidence, up.threshold):
             for token in ids:
                 if token == self.tokenizer.eos_id:
                     break
-                if token not in (self.tokenizer.pad_id, self.tokenizer.ans_id):
-                    yield TokenEvent(token, self.tokenizer.words[token])
+                if (word := self._word(token)) is not None:
+                    yield word
             yield ResultEvent(timings, [], time.perf_counter() - started, self.status(),
                               self.tier.value if cached else "", len(ids),
                               confidence=confidence)

@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from splitvlm.data.questions import QTYPES
-from splitvlm.plan.plan import Tier
+from splitvlm.plan.plan import Tier, escalates
 from splitvlm.plan.qtype import UNKNOWN
 
 TOLERANCE = {"balanced": 0.005, "most-accurate": 0.0, "battery": 0.02}  # accuracy below upstream
@@ -83,14 +83,14 @@ class Calibration:
 
     def p_escalate(self, upstream: Tier, qtype: str, threshold: float) -> float:
         """P(confidence < threshold | question type); threshold 1 always escalates."""
-        return float(np.mean([1.0 if threshold >= 1.0 else np.mean(self._conf[t] < threshold)
+        return float(np.mean([np.mean(escalates(self._conf[t], threshold))
                               for t in self._types(qtype)]))
 
     def accuracy(self, upstream: Tier, qtype: str, threshold: float) -> float:
         """Accuracy of the cascade to `upstream` at `threshold` on this question type."""
         out = []
         for t in self._types(qtype):
-            up = self._conf[t] < threshold if threshold < 1.0 else np.ones_like(self._edge[t])
+            up = escalates(self._conf[t], threshold)
             out.append(np.mean(np.where(up, self._up[(upstream, t)], self._edge[t])))
         return float(np.mean(out))
 

@@ -66,6 +66,12 @@ class Step:
     precision: Precision = Precision.FP32
 
 
+def escalates(confidence: Any, threshold: float) -> Any:
+    """Whether an edge answer of `confidence` (a float or an array of them) goes up: below the
+    threshold, and always at threshold 1. The executor and the calibration both ask this."""
+    return (confidence < threshold) | (threshold >= 1.0)
+
+
 @dataclass(frozen=True)
 class Escalation:
     """When an edge-only plan's answer goes up instead: a cascade (see the module docstring)."""
