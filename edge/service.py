@@ -31,13 +31,14 @@ from splitvlm.executor import (
     TokenEvent,
 )
 from splitvlm.plan.named import without_cache_ref
-from splitvlm.plan.plan import Encoding, Plan
+from splitvlm.plan.plan import Plan
 from splitvlm.service.convert import plan_to_pb
 from splitvlm.service.errors import status_for
 from splitvlm.service.tier_service import deadline_from
 from splitvlm.stages import MAX_ANSWER_TOKENS
 from splitvlm.v1 import edge_pb2, edge_pb2_grpc, tier_pb2, wire_pb2
 from splitvlm.wire import feature_key
+from splitvlm.wire.codecs import Encoding
 
 MAX_QUESTION_CHARS = 1000
 

@@ -58,17 +58,10 @@ class Boundary:
             n *= d
         return n
 
-    def nbytes(self, precision: str = "fp32") -> int:
-        """Raw payload bytes at fp32 / fp16 / int8 (+ one fp32 scale per token)."""
-        if self.dtype != "float32":
-            return self.elements  # uint8 pixels; image bytes are data-dependent
-        if precision == "fp32":
-            return 4 * self.elements
-        if precision == "fp16":
-            return 2 * self.elements
-        if precision == "int8":
-            return self.elements + 4 * self.shape[0]
-        raise ValueError(f"precision={precision!r}; expected fp32, fp16 or int8")
+    def nbytes(self) -> int:
+        """Raw bytes: uint8 pixels, or float32 elements (image bytes are data-dependent). The
+        encoded sizes are the codecs' (splitvlm.wire.codecs: codec(encoding).nbytes(shape))."""
+        return self.elements * (4 if self.dtype == "float32" else 1)
 
 
 @dataclass(frozen=True)

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from splitvlm.cache import CacheStats, FeatureCache
-from splitvlm.plan.plan import Encoding
 from splitvlm.wire import WireTensor, encode
+from splitvlm.wire.codecs import Encoding
 
 
 def _tensor(n_bytes: int, seed: int = 0) -> WireTensor:

@@ -19,6 +19,7 @@ from splitvlm.model.vlm import VisualSide
 from splitvlm.profiling import profile_report, render_profile
 from splitvlm.profiling.measure import WARMUP, interleaved_ms
 from splitvlm.stages import StageGraph
+from splitvlm.wire.codecs import Encoding, codec
 
 RUNS = 3
 Row = dict[str, Any]
@@ -123,7 +124,7 @@ def test_boundary_bytes_match_the_stage_graph(report: dict[str, Any],
         doc = _row(report, stage.name)["boundary"]
         assert (doc["name"], tuple(doc["shape"])) == (b.name, b.shape)
         assert [doc[f"bytes_{p}"] for p in ("fp32", "fp16", "int8")] == [
-            b.nbytes(p) for p in ("fp32", "fp16", "int8")]
+            codec(Encoding(p)).nbytes(b.shape) for p in ("fp32", "fp16", "int8")]
     n, dv = graph.n_tokens, graph.vision_dim
     assert _row(report, "vision[0]")["boundary"]["bytes_fp32"] == 4 * n * dv
     assert all(r["boundary"] is None for r in report["stages"] if r["tier"] is not None)

@@ -52,8 +52,8 @@ def test_graph_names_stages_and_boundaries() -> None:
     assert graph.index("vision[2]") == 4 and graph.prefill == 8
     assert graph.boundary(0).name == "image" and graph.boundary(1).shape == (64, 64, 3)
     assert graph.boundary(7).shape == (9, 32)  # the low-rank codes
-    assert graph.boundary(8).nbytes("fp16") == 9 * 128 * 2
-    assert graph.boundary(8).nbytes("int8") == 9 * 128 + 4 * 9  # one fp32 scale per token
+    assert graph.boundary(8).nbytes() == 9 * 128 * 4
+    assert graph.boundary(1).nbytes() == 64 * 64 * 3  # uint8 pixels
     with pytest.raises(ValueError, match="unknown stage"):
         graph.index("vision[9]")
     with pytest.raises(ValueError, match="cut=9"):

@@ -19,11 +19,9 @@ from splitvlm.data.sets import held_out_set, rng_for
 from splitvlm.data.tokenizer import Tokenizer
 from splitvlm.evaluate import score
 from splitvlm.model import zoo
-from splitvlm.plan.plan import Encoding
 from splitvlm.runtime.torch_stages import TorchVisual
 from splitvlm.wire import decode, encode
-
-ENCODINGS = (Encoding.FP32, Encoding.FP16, Encoding.INT8, Encoding.INT8_LZ4)
+from splitvlm.wire.codecs import TENSOR_ENCODINGS
 
 
 def _args(extra: list[str]) -> argparse.Namespace:
@@ -44,7 +42,7 @@ def run(extra: list[str]) -> dict[str, Any]:
     tokens = visual.run(pixels, 1, graph.prefill)  # (B, N', Dl)
     prompts = [tok.encode(s.qa.question) + [tok.ans_id] for s in samples]
     result: dict[str, Any] = {"cut": graph.prefill, "n": len(samples), "encodings": {}}
-    for encoding in ENCODINGS:
+    for encoding in TENSOR_ENCODINGS:
         wires = [encode(tokens[i:i + 1], encoding) for i in range(len(samples))]
         decoded = np.concatenate([decode(w) for w in wires])
         with torch.no_grad():
@@ -73,7 +71,7 @@ def _bytes_by_cut(visual: TorchVisual, pixels: np.ndarray) -> dict[str, dict[str
         boundary = graph.boundary(cut)
         out[f"{cut}:{boundary.name}"] = {
             e.value: float(np.mean([encode(value[i:i + 1], e).nbytes for i in range(len(value))]))
-            for e in ENCODINGS
+            for e in TENSOR_ENCODINGS
         }
     return out
 

@@ -32,9 +32,10 @@ from splitvlm.executor.messages import (
     StageTiming,
     TokenEvent,
 )
-from splitvlm.plan.plan import TIERS, Encoding, Step, Tier, escalates
+from splitvlm.plan.plan import TIERS, Step, Tier, escalates
 from splitvlm.stages import MAX_ANSWER_TOKENS
 from splitvlm.wire import decode, encode
+from splitvlm.wire.codecs import Encoding, codec
 
 CACHE_ENCODING = Encoding.FP16  # visual tokens are cached in this wire encoding
 
@@ -125,10 +126,9 @@ class Executor:
                 raise BadRequest("the edge takes an image (cut 0)")
             return payload.image
         handoff = [s.stop for s in request.plan.steps].index(step.start)
-        if payload.encoding is not request.plan.encodings[handoff] and not (
-            payload.encoding is Encoding.INT8 and request.plan.encodings[handoff] is
-            Encoding.INT8_LZ4  # lz4 is used only when it shrinks the payload
-        ):
+        planned = request.plan.encodings[handoff]
+        if payload.encoding is not planned and not (
+                planned.is_tensor and payload.encoding in codec(planned).arrives_as):
             raise BadRequest(f"payload is {payload.encoding}; the plan sends "
                              f"{request.plan.encodings[handoff]} at cut {step.start}")
         boundary = self.graph.boundary(step.start)

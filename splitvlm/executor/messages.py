@@ -9,9 +9,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from splitvlm.plan.plan import Encoding, Plan
+from splitvlm.plan.plan import Plan
 from splitvlm.stages import MAX_ANSWER_TOKENS
 from splitvlm.wire import WireTensor
+from splitvlm.wire.codecs import Encoding
 
 
 @dataclass(frozen=True)

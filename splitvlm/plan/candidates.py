@@ -24,11 +24,9 @@ from enum import IntEnum
 import numpy as np
 
 from splitvlm.plan.links import Link, crossed
-from splitvlm.plan.plan import Encoding, Plan, Precision, Step, Tier
+from splitvlm.plan.plan import Plan, Precision, Step, Tier
 from splitvlm.stages import StageGraph
-
-TENSOR_ENCODINGS = (Encoding.FP32, Encoding.FP16, Encoding.INT8, Encoding.INT8_LZ4)
-PIXEL_ENCODINGS = (Encoding.IMAGE, Encoding.PNG)
+from splitvlm.wire.codecs import PLANNED_ENCODINGS, Encoding
 
 
 class ItemKind(IntEnum):
@@ -66,7 +64,7 @@ def encodings_at(graph: StageGraph, cut: int) -> tuple[Encoding, ...]:
         return (Encoding.IMAGE,)
     if cut == 1:
         return (Encoding.PNG,)
-    return TENSOR_ENCODINGS
+    return PLANNED_ENCODINGS
 
 
 def edge_precisions(stop: int) -> tuple[Precision, ...]:
@@ -177,6 +175,6 @@ class CandidateSet:
             visual_precision=visual_precision(plan),
             links=frozenset(link for i in range(len(plan.encodings))
                             for link in crossed(plan.steps[i].tier, plan.steps[i + 1].tier)),
-            pixels_leave_edge=any(e in PIXEL_ENCODINGS for e in plan.encodings),
+            pixels_leave_edge=any(e.is_pixels for e in plan.encodings),
             cache_ref=Encoding.CACHE_REF in plan.encodings,
         )

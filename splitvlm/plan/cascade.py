@@ -24,9 +24,10 @@ from splitvlm.plan.candidates import CandidateSet
 from splitvlm.plan.cost import CostModel, Prediction
 from splitvlm.plan.links import Link
 from splitvlm.plan.named import cascade
-from splitvlm.plan.plan import Encoding, Plan, Precision, Tier
+from splitvlm.plan.plan import Plan, Precision, Tier
 from splitvlm.plan.presets import Weights
 from splitvlm.plan.request import PlanRequest, Policy
+from splitvlm.wire.codecs import Encoding
 
 
 class CascadePricer:

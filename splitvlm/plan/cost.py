@@ -28,14 +28,12 @@ from splitvlm.plan.accuracy import AccuracyTable
 from splitvlm.plan.candidates import Item, ItemKind, visual_precision
 from splitvlm.plan.links import LINKS, Link, LinkSet, crossed
 from splitvlm.plan.load import LoadTracker
-from splitvlm.plan.plan import Encoding, Plan, Precision, Tier
+from splitvlm.plan.plan import Plan, Precision, Tier
 from splitvlm.plan.presets import PlannerConfig, Weights
 from splitvlm.plan.profiles import ComputeProfile
 from splitvlm.plan.request import PlanRequest
 from splitvlm.stages import StageGraph
-
-_TENSOR_PRECISION = {Encoding.FP32: "fp32", Encoding.FP16: "fp16", Encoding.INT8: "int8",
-                     Encoding.INT8_LZ4: "int8"}
+from splitvlm.wire.codecs import Encoding, codec
 
 
 def encoded_bytes(graph: StageGraph, cut: int, encoding: Encoding, config: PlannerConfig
@@ -43,8 +41,9 @@ def encoded_bytes(graph: StageGraph, cut: int, encoding: Encoding, config: Plann
     """Bytes of the boundary tensor at `cut` in a tensor encoding, or of a CACHE_REF."""
     if encoding is Encoding.CACHE_REF:
         return float(config.cache_ref_bytes)
-    nbytes = float(graph.boundary(cut).nbytes(_TENSOR_PRECISION[encoding]))
-    return nbytes * config.lz4_ratio if encoding is Encoding.INT8_LZ4 else nbytes
+    chosen = codec(encoding)
+    nbytes = float(chosen.nbytes(graph.boundary(cut).shape))
+    return nbytes * config.lz4_ratio if chosen.compressed else nbytes
 
 
 def payload_bytes(graph: StageGraph, cut: int, encoding: Encoding, request: PlanRequest,

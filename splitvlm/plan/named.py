@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import re
 
-from splitvlm.plan.plan import Encoding, Escalation, Plan, PlanError, Precision, Step, Tier
+from splitvlm.plan.plan import Escalation, Plan, PlanError, Precision, Step, Tier
 from splitvlm.stages import StageGraph
+from splitvlm.wire.codecs import Encoding
 
 FIXED = ("edge-only", "edge-vision+fog-lm", "edge-vision+cloud-lm", "fog-all", "cloud-all")
 SPLIT = re.compile(r"split-(\d+)$")

@@ -20,6 +20,7 @@ from enum import StrEnum
 from typing import Any
 
 from splitvlm.stages import StageGraph
+from splitvlm.wire.codecs import Encoding
 
 
 class Tier(StrEnum):
@@ -33,20 +34,6 @@ class Tier(StrEnum):
 
 
 TIERS = (Tier.EDGE, Tier.FOG, Tier.CLOUD)
-
-
-class Encoding(StrEnum):
-    IMAGE = "image"  # the original image bytes as the camera sent them (cut 0)
-    PNG = "png"  # pixels at model resolution, lossless PNG (cut 1)
-    FP32 = "fp32"
-    FP16 = "fp16"
-    INT8 = "int8"  # int8 with one fp32 scale per token
-    INT8_LZ4 = "int8_lz4"  # the same inside an lz4 frame, when that shrinks it
-    CACHE_REF = "cache_ref"  # only the content hash of visual tokens the receiver caches
-
-    @property
-    def is_tensor(self) -> bool:
-        return self in (Encoding.FP32, Encoding.FP16, Encoding.INT8, Encoding.INT8_LZ4)
 
 
 class Precision(StrEnum):

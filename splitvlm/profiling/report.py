@@ -22,6 +22,7 @@ from splitvlm.profiling.measure import LM_BATCH, THREADS, WARMUP, Timings, measu
 from splitvlm.runtime.ort import MANIFEST_FILE
 from splitvlm.runtime.torch_stages import TorchVisual
 from splitvlm.stages import Boundary, Stage, StageGraph, StageKind
+from splitvlm.wire.codecs import Encoding, codec
 
 NOTES = (
     "ORT per-stage ms are differences of consecutive prefix medians (ORT runs pixels -> cut "
@@ -96,8 +97,9 @@ def stage_modules(model: VisualSide, stage: Stage) -> list[nn.Module]:
 
 
 def boundary_doc(b: Boundary) -> dict[str, Any]:
-    return {"name": b.name, "shape": list(b.shape), "bytes_fp32": b.nbytes("fp32"),
-            "bytes_fp16": b.nbytes("fp16"), "bytes_int8": b.nbytes("int8")}
+    sizes = {f"bytes_{e}": codec(e).nbytes(b.shape)
+             for e in (Encoding.FP32, Encoding.FP16, Encoding.INT8)}
+    return {"name": b.name, "shape": list(b.shape)} | sizes
 
 
 def _visual_rows(model: VisualSide, graph: StageGraph, t: Timings) -> list[StageRow]:

@@ -13,9 +13,10 @@ from splitvlm.executor.messages import (
     StageTiming,
     TokenEvent,
 )
-from splitvlm.plan.plan import Encoding, Escalation, Plan, PlanError, Precision, Step, Tier
+from splitvlm.plan.plan import Escalation, Plan, PlanError, Precision, Step, Tier
 from splitvlm.v1 import tier_pb2, wire_pb2
 from splitvlm.wire import WireTensor
+from splitvlm.wire.codecs import Encoding
 
 _ENCODINGS: dict[Encoding, Any] = {e: wire_pb2.Encoding.Value(e.name) for e in Encoding}
 _FROM_PB = {v: k for k, v in _ENCODINGS.items()}

@@ -23,9 +23,10 @@ from splitvlm.executor import (
 )
 from splitvlm.executor.builders import edge_compute
 from splitvlm.plan.named import cascade, named_plan
-from splitvlm.plan.plan import Encoding, Precision, Tier
+from splitvlm.plan.plan import Precision, Tier
 from splitvlm.sdk import AsyncClient
 from splitvlm.wire import decode
+from splitvlm.wire.codecs import Encoding
 
 UPSTREAM_WORDS = ("purple", "triangle")  # what the scripted upstream tier always answers
 

@@ -9,10 +9,11 @@ import math
 
 from splitvlm.plan.cost import CostModel, Prediction
 from splitvlm.plan.links import Link
-from splitvlm.plan.plan import TIERS, Encoding, Plan, PlanError, Precision, Step, Tier
+from splitvlm.plan.plan import TIERS, Plan, PlanError, Precision, Step, Tier
 from splitvlm.plan.presets import Weights
 from splitvlm.plan.request import PlanRequest, Policy
 from splitvlm.stages import StageGraph
+from splitvlm.wire.codecs import Encoding
 
 
 def _steps(graph: StageGraph, tiers: tuple[Tier, ...], precision: Precision) -> tuple[Step, ...]:

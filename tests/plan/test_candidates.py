@@ -1,8 +1,9 @@
 from __future__ import annotations
 
 from splitvlm.plan.candidates import CandidateSet, plan_name
-from splitvlm.plan.plan import Encoding, Precision, Tier
+from splitvlm.plan.plan import Precision, Tier
 from splitvlm.stages import StageGraph
+from splitvlm.wire.codecs import Encoding
 
 from .oracle import all_plans
 

@@ -10,11 +10,12 @@ from splitvlm.plan.accuracy import AccuracyTable
 from splitvlm.plan.cost import CostModel, payload_bytes
 from splitvlm.plan.links import Link, LinkSet
 from splitvlm.plan.load import LoadTracker
-from splitvlm.plan.plan import Encoding, Plan, Precision, Step, Tier
+from splitvlm.plan.plan import Plan, Precision, Step, Tier
 from splitvlm.plan.presets import PlannerConfig, Weights
 from splitvlm.plan.profiles import ComputeProfile
 from splitvlm.plan.request import PlanRequest
 from splitvlm.stages import StageGraph
+from splitvlm.wire.codecs import Encoding
 
 Q = "how many circles are there ?"  # 28 bytes; count: 2 answer tokens
 

@@ -9,11 +9,12 @@ import pytest
 
 from splitvlm.plan.candidates import CandidateSet
 from splitvlm.plan.links import Link
-from splitvlm.plan.plan import Encoding, Plan, Precision, Step, Tier
+from splitvlm.plan.plan import Plan, Precision, Step, Tier
 from splitvlm.plan.planner import Measurement, NoFeasiblePlan, Transfer
 from splitvlm.plan.presets import Weights, preset
 from splitvlm.plan.request import PlanRequest, Policy
 from splitvlm.stages import StageGraph
+from splitvlm.wire.codecs import Encoding
 
 from .oracle import all_plans, brute_force
 from .worlds import QUESTIONS, make_planner, random_request, random_world

@@ -11,7 +11,8 @@ import pytest
 from splitvlm.executor import Executor, Payload, Request, ResultEvent
 from splitvlm.executor.compute import TierCompute
 from splitvlm.executor.messages import Event
-from splitvlm.plan.plan import Encoding, Plan, Step, Tier
+from splitvlm.plan.plan import Plan, Step, Tier
+from splitvlm.wire.codecs import Encoding
 
 from .worlds import GRAPH
 

@@ -17,13 +17,14 @@ from splitvlm.data.camera import encode_image
 from splitvlm.executor import Payload
 from splitvlm.executor.builders import visual_meta
 from splitvlm.plan.named import named_plan
-from splitvlm.plan.plan import Encoding, Plan, Step, Tier
+from splitvlm.plan.plan import Plan, Step, Tier
 from splitvlm.processes import ProcessCluster, start_cluster
 from splitvlm.sdk import BadRequest, Client
 from splitvlm.service.convert import payload_to_pb, plan_to_pb
 from splitvlm.stages import MAX_ANSWER_TOKENS, StageGraph
 from splitvlm.v1 import tier_pb2, tier_pb2_grpc, wire_pb2
 from splitvlm.wire import WireTensor, content_hash, encode
+from splitvlm.wire.codecs import Encoding
 
 MAX_PAYLOAD_BYTES = 4096  # every tier's cap: an image or boundary payload larger is refused
 PLAN = "edge-vision+fog-lm"

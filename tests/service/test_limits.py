@@ -23,12 +23,13 @@ from splitvlm.data.sets import held_out_set as questions
 from splitvlm.executor import Payload, Request, ResultEvent, TokenEvent
 from splitvlm.executor.builders import visual_meta
 from splitvlm.plan.named import named_plan
-from splitvlm.plan.plan import Encoding, Tier
+from splitvlm.plan.plan import Tier
 from splitvlm.sdk import AsyncClient, DeadlineExceeded, Overloaded
 from splitvlm.service.launch import builder_for
 from splitvlm.service.server import Running
 from splitvlm.service.tier_service import GrpcForwarder
 from splitvlm.v1 import tier_pb2, tier_pb2_grpc
+from splitvlm.wire.codecs import Encoding
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 

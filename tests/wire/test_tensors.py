@@ -9,8 +9,8 @@ import lz4.frame
 import numpy as np
 import pytest
 
-from splitvlm.plan.plan import Encoding
 from splitvlm.wire import WireError, WireTensor, content_hash, decode, encode
+from splitvlm.wire.codecs import Encoding
 
 SHAPE = (1, 9, 128)  # (batch, tokens, dim)
 
