@@ -8,6 +8,7 @@ runs the same placement again sending the tensor, before any token has streamed.
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 from collections.abc import AsyncIterator
@@ -20,7 +21,7 @@ import numpy as np
 from edge.l1 import EdgeL1
 from splitvlm.data.camera import decode_image, downscale, encode_image
 from splitvlm.data.tokenizer import Tokenizer
-from splitvlm.errors import BadRequest
+from splitvlm.errors import BadRequest, ImageNotHeld
 from splitvlm.executor import (
     CacheMissEvent,
     Executor,
@@ -32,15 +33,18 @@ from splitvlm.executor import (
 )
 from splitvlm.plan.named import without_cache_ref
 from splitvlm.plan.plan import Plan
+from splitvlm.plan.presets import PRESETS
+from splitvlm.plan.request import Policy
 from splitvlm.service.convert import plan_to_pb
-from splitvlm.service.errors import status_for
-from splitvlm.service.tier_service import deadline_from
+from splitvlm.service.errors import abort
+from splitvlm.service.tier_service import deadline_from, request_id_of
 from splitvlm.stages import MAX_ANSWER_TOKENS
 from splitvlm.v1 import edge_pb2, edge_pb2_grpc, tier_pb2, wire_pb2
 from splitvlm.wire import feature_key
 from splitvlm.wire.codecs import Encoding
 
 MAX_QUESTION_CHARS = 1000
+log = logging.getLogger("splitvlm.edge")
 
 
 class EdgeBrain(Protocol):
@@ -85,7 +89,13 @@ class EdgeServicer(edge_pb2_grpc.EdgeServicer):
         if len(request.question) > MAX_QUESTION_CHARS:
             raise BadRequest(f"question is {len(request.question)} characters; the limit is "
                              f"{MAX_QUESTION_CHARS}")
-        self.tokenizer.encode(request.question)  # ValueError names unknown words
+        self.tokenizer.encode(request.question)  # QuestionError names unknown words
+        if request.preset and request.preset not in PRESETS:
+            raise BadRequest(f"preset={request.preset!r}; expected one of {sorted(PRESETS)}")
+        unknown = sorted(set(request.policy) - {p.value for p in Policy})
+        if unknown:
+            raise BadRequest(f"policy {unknown} unknown; policies are "
+                             f"{[p.value for p in Policy]}")
         if not 0 <= request.max_new_tokens <= MAX_ANSWER_TOKENS:
             raise BadRequest(f"max_new_tokens={request.max_new_tokens}; allowed 0.."
                              f"{MAX_ANSWER_TOKENS} (0 = the default, {MAX_ANSWER_TOKENS})")
@@ -104,25 +114,23 @@ class EdgeServicer(edge_pb2_grpc.EdgeServicer):
                             mpix)
         held = self.l1.pixels(request.image_key)
         if held is None:
-            raise BadRequest(f"image_key {request.image_key[:12]}… is not held by this edge "
-                             "(evicted or never sent); send the image again")
+            raise ImageNotHeld(f"image_key {request.image_key[:12]}… is not held by this edge "
+                               "(evicted or never sent); send the image again")
         pixels, png = held
         return Prepared(png, pixels, request.image_key, len(png), 0.0, None)
 
     async def Ask(  # noqa: N802 - gRPC method name
         self, request: edge_pb2.AskRequest, context: grpc.aio.ServicerContext
     ) -> AsyncIterator[edge_pb2.AskEvent]:
+        request_id = request_id_of(context)
         try:
-            async for event in self._ask(request, deadline_from(context)):
+            async for event in self._ask(request, deadline_from(context), request_id):
                 yield event
-        except Exception as exc:  # noqa: BLE001 - mapped to a status, or re-raised
-            code = status_for(exc)
-            if code is None:
-                raise
-            await context.abort(code, str(exc))
+        except Exception as exc:  # noqa: BLE001 - every failure gets its status (bugs INTERNAL)
+            await abort(context, exc, request_id, log)
 
-    async def _ask(self, request: edge_pb2.AskRequest, deadline: float | None
-                   ) -> AsyncIterator[edge_pb2.AskEvent]:
+    async def _ask(self, request: edge_pb2.AskRequest, deadline: float | None,
+                   request_id: str) -> AsyncIterator[edge_pb2.AskEvent]:
         started = time.perf_counter()
         self.validate(request)
         prepared = self.prepare(request)
@@ -138,7 +146,7 @@ class EdgeServicer(edge_pb2_grpc.EdgeServicer):
         for _attempt in range(2):
             run = Request(plan, request.question, Payload(0, Encoding.IMAGE, image=image),
                           request.max_new_tokens or MAX_ANSWER_TOKENS, key, deadline,
-                          pixels[None])
+                          pixels[None], request_id)
             miss = False
             async for event in self.executor.execute(run):
                 if isinstance(event, TokenEvent):
@@ -167,4 +175,5 @@ class EdgeServicer(edge_pb2_grpc.EdgeServicer):
             links=[wire_pb2.LinkTransfer(link=li.link, bytes=li.bytes, seconds=li.seconds)
                    for li in result.links],
             latency_s=latency_s, image_key=key, explanation=explanation,
-            escalated=result.escalated, edge_confidence=result.confidence))
+            escalated=result.escalated, edge_confidence=result.confidence,
+            request_id=request_id))

@@ -14,7 +14,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from splitvlm.errors import SplitVLMError
+from splitvlm.errors import ConfigError, SplitVLMError
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -38,7 +38,7 @@ def _eval(args: argparse.Namespace) -> int:
         print(json.dumps(table, indent=2))
         return 0
     if not args.lm:
-        raise ValueError("give --lm {edge,fog,cloud} (or --table for all of them)")
+        raise ConfigError("give --lm {edge,fog,cloud} (or --table for all of them)")
     result = run_eval(args.lm, args.vision, args.per_type, Path(args.checkpoints))
     if args.json:
         print(json.dumps(result, indent=2))
@@ -190,13 +190,21 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
+EXIT_FAILED, EXIT_USAGE = 1, 2  # a request (or run) that failed; a bad command line / config
+
+
 def main(argv: list[str] | None = None) -> int:
+    """Exit 0 on success, 1 when a request or run failed, 2 on a usage or config error (as
+    argparse does for a bad command line)."""
     args = parser().parse_args(argv)
     try:
         return int(args.func(args))
-    except (SplitVLMError, ValueError, FileNotFoundError) as exc:
+    except (ConfigError, FileNotFoundError) as exc:
         print(f"splitvlm {args.command}: error: {exc}", file=sys.stderr)
-        return 2
+        return EXIT_USAGE
+    except SplitVLMError as exc:
+        print(f"splitvlm {args.command}: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return EXIT_FAILED
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
+from splitvlm.errors import ConfigError
 from splitvlm.plan.plan import Precision, Tier
 
 ENV_PREFIX = "SPLITVLM_"
@@ -59,17 +60,17 @@ class ServiceConfig:
 
     def __post_init__(self) -> None:
         if not 0 <= self.port <= 65535:
-            raise ValueError(f"port={self.port} must be in 0..65535")
+            raise ConfigError(f"port={self.port} must be in 0..65535")
         for name in ("max_concurrent_rpcs", "max_payload_bytes", "cache_bytes", "threads",
                      "max_batch", "max_waiting"):
             if getattr(self, name) <= 0:
-                raise ValueError(f"{name}={getattr(self, name)} must be positive")
+                raise ConfigError(f"{name}={getattr(self, name)} must be positive")
         if self.grace_s < 0:
-            raise ValueError(f"grace_s={self.grace_s} must be >= 0")
+            raise ConfigError(f"grace_s={self.grace_s} must be >= 0")
         if self.event_loop not in EVENT_LOOPS:
-            raise ValueError(f"event_loop={self.event_loop!r} must be one of {EVENT_LOOPS}")
+            raise ConfigError(f"event_loop={self.event_loop!r} must be one of {EVENT_LOOPS}")
         if self.next_hop and ":" not in self.next_hop:
-            raise ValueError(f"next_hop={self.next_hop!r} must be HOST:PORT")
+            raise ConfigError(f"next_hop={self.next_hop!r} must be HOST:PORT")
 
     @property
     def checkpoints(self) -> Path:
@@ -88,30 +89,37 @@ def _coerce(name: str, kind: Any, value: Any) -> Any:
             return float(value)
         return str(value)
     except ValueError as exc:
-        raise ValueError(f"{name}={value!r}: {exc}") from exc
+        raise ConfigError(f"{name}={value!r}: {exc}") from exc
 
 
 def load_config(tier: str | None, path: Path | None = None,
                 env: Mapping[str, str] | None = None, **overrides: Any) -> ServiceConfig:
-    """File, then environment, then explicit overrides; ValueError names the bad field."""
+    """File, then environment, then explicit overrides; ConfigError names the bad field."""
     env = os.environ if env is None else env
     values: dict[str, Any] = {}
     if path is not None:
-        doc = tomllib.loads(Path(path).read_text())
+        try:
+            doc = tomllib.loads(Path(path).read_text())
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise ConfigError(f"cannot read the config file {path}: {exc}") from exc
         values.update(doc.get("service", doc))
+    file_tier = values.get("tier")
     types = {f.name: f.type for f in fields(ServiceConfig)}
     unknown = set(values) - set(types)
     if unknown:
-        raise ValueError(f"unknown config field(s) {sorted(unknown)} in {path}; "
+        raise ConfigError(f"unknown config field(s) {sorted(unknown)} in {path}; "
                          f"known: {sorted(types)}")
     for name in types:
         if ENV_PREFIX + name.upper() in env:
             values[name] = env[ENV_PREFIX + name.upper()]
     values.update({k: v for k, v in overrides.items() if v is not None})
     if tier is not None:
+        if file_tier is not None and str(file_tier).lower() != str(tier).lower():
+            raise ConfigError(f"tier={file_tier!r} in {path}, but the command serves "
+                              f"{tier}: give the {tier}'s config file")
         values["tier"] = tier
     if "tier" not in values:
-        raise ValueError("tier is not set: give it on the command line or as tier = ...")
+        raise ConfigError("tier is not set: give it on the command line or as tier = ...")
     kinds = {"Tier": Tier, "Precision": Precision, "int": int, "float": float, "str": str}
     typed = {k: _coerce(k, kinds[str(types[k])], v) for k, v in values.items()}
     return ServiceConfig(**typed)

@@ -52,3 +52,13 @@ def test_event_loop_choice(monkeypatch: pytest.MonkeyPatch) -> None:
     assert loop_factory("auto") is None
     with pytest.raises(ValueError, match="uvloop is not installed"):  # the CLI prints it
         loop_factory("uvloop")
+
+
+def test_a_config_file_for_another_tier_is_refused() -> None:
+    from splitvlm.errors import ConfigError
+
+    deploy = Path(__file__).resolve().parents[1] / "deploy"
+    with pytest.raises(ConfigError, match=r"tier='edge' in .*edge.toml, but the command serves "
+                                          "fog"):
+        load_config("fog", deploy / "edge.toml", env={})
+    assert load_config("fog", deploy / "fog.toml", env={}).tier is Tier.FOG

@@ -13,14 +13,11 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from splitvlm.data.scenes import Scene, render
+from splitvlm.errors import ImageError
 
 CAMERA_SIZE = 512
 CAMERA_NOISE_SIGMA = 4.0
 CAMERA_JPEG_QUALITY = 90
-
-
-class ImageDecodeError(ValueError):
-    """Bytes that are not a decodable JPEG/PNG image."""
 
 
 def camera_image(
@@ -45,15 +42,15 @@ def encode_image(
 
 
 def decode_image(data: bytes) -> np.ndarray:
-    """JPEG/PNG bytes -> (H, W, 3) uint8 RGB. Raises ImageDecodeError with the reason."""
+    """JPEG/PNG bytes -> (H, W, 3) uint8 RGB. Raises ImageError with the reason."""
     if not data:
-        raise ImageDecodeError("image is empty (0 bytes)")
+        raise ImageError("image is empty (0 bytes)")
     try:
         with Image.open(io.BytesIO(data)) as img:
             img.load()
             return np.asarray(img.convert("RGB"))
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
-        raise ImageDecodeError(
+        raise ImageError(
             f"cannot decode {len(data)} image bytes as JPEG/PNG ({exc})"
         ) from exc
 

@@ -1,5 +1,12 @@
 """The word tokenizer of shapes-vqa v1: lower-case words split on single spaces, `?` a token.
 
+    Tokenizer().encode("How many circles are there?")   # normalised first: "how many circles
+                                                        # are there ?"
+Questions are normalised the way people type them before the vocabulary check (`normalize`):
+lower case, `?` split off the word before it, a trailing `.` or `!` dropped, runs of white space
+collapsed. The vocabulary and the grammar are in docs/questions.md; an unknown word is a
+QuestionError that names it and points there.
+
 Pure Python (no torch), so the edge can tokenize for its ONNX language model.
 """
 
@@ -7,8 +14,10 @@ from __future__ import annotations
 
 from splitvlm.data.questions import NUMBERS, RELATIONS
 from splitvlm.data.scenes import CELL_NAMES, COLOR_NAMES, SHAPES, SIZE_NAMES
+from splitvlm.errors import QuestionError
 
 PAD, ANS, EOS = "<pad>", "<ans>", "<eos>"
+VOCABULARY_DOC = "docs/questions.md"
 SPECIALS = (PAD, ANS, EOS)
 _FUNCTION_WORDS = (
     "what", "color", "is", "the", "?", "shape", "object", "objects", "where", "size", "how",
@@ -26,6 +35,14 @@ def _vocabulary() -> tuple[str, ...]:
     return tuple(dict.fromkeys(words))  # de-duplicated, order kept
 
 
+def normalize(text: str) -> str:
+    """A question as typed -> the tokenizer's form: 'Is there a red circle?' -> 'is there a
+    red circle ?'; 'describe the image.' -> 'describe the image'."""
+    text = text.lower().replace("?", " ? ").strip()
+    text = text.rstrip(".! \t\n")
+    return " ".join(text.split())
+
+
 class Tokenizer:
     """Maps words to ids and back. Unknown words raise ValueError naming the word."""
 
@@ -38,11 +55,13 @@ class Tokenizer:
         return len(self.words)
 
     def encode(self, text: str) -> list[int]:
-        words = text.lower().split()
-        unknown = [w for w in words if w not in self.ids]
+        """Ids of the normalised text's words; QuestionError naming any unknown word."""
+        words = normalize(text).split()
+        unknown = [w for w in words if w not in self.ids or w in SPECIALS]
         if unknown:
-            raise ValueError(
-                f"unknown word(s) {unknown} in {text!r}: shapes-vqa v1 knows {len(self)} words"
+            raise QuestionError(
+                f"unknown word(s) {unknown} in {text!r}: shapes-vqa v1 knows {len(self)} words "
+                f"and a fixed grammar ({VOCABULARY_DOC})"
             )
         return [self.ids[w] for w in words]
 

@@ -41,6 +41,7 @@ class Request:
     image_key: str = ""  # feature-cache key of the image, when the edge knows it
     deadline: float | None = None  # time.monotonic() by which the answer must be complete
     pixels: np.ndarray | None = field(default=None, compare=False)  # edge: preprocessed already
+    request_id: str = ""  # the edge's id for the request; every tier logs under it
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,6 @@
 """Plans as data, and the cost model and planner that choose them (no grpc, no torch)."""
 
-from splitvlm.plan.plan import Plan, PlanError, Precision, Step, Tier
+from splitvlm.errors import PlanError
+from splitvlm.plan.plan import Plan, Precision, Step, Tier
 
 __all__ = ["Plan", "PlanError", "Precision", "Step", "Tier"]

@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import re
 
-from splitvlm.plan.plan import Escalation, Plan, PlanError, Precision, Step, Tier
+from splitvlm.errors import PlanError
+from splitvlm.plan.plan import Escalation, Plan, Precision, Step, Tier
 from splitvlm.stages import StageGraph
 from splitvlm.wire.codecs import Encoding
 

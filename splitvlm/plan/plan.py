@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from splitvlm.errors import PlanError
 from splitvlm.stages import StageGraph
 from splitvlm.wire.codecs import Encoding
 
@@ -39,10 +40,6 @@ TIERS = (Tier.EDGE, Tier.FOG, Tier.CLOUD)
 class Precision(StrEnum):
     FP32 = "fp32"
     INT8 = "int8"  # the edge's dynamically quantized ONNX vision
-
-
-class PlanError(ValueError):
-    """A plan that cannot run: the message names the step or hand-off at fault."""
 
 
 @dataclass(frozen=True)

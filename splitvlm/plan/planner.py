@@ -15,8 +15,9 @@ tier cannot run), then the deadline: the best plan by objective among those pred
 it, or else the fastest allowed plan with `deadline_met=False`. `record` feeds measurements
 back into the profiles and links and tracks the prediction error (MAPE of latency).
 
-Errors: `NoFeasiblePlan` (a `PlanError`) when policy, reachability and profiles leave nothing;
-recoverable by relaxing the policy or once a link is up again.
+Errors: `NoFeasiblePlan` (a `FailedPrecondition`, FAILED_PRECONDITION on the wire) when
+policy, reachability and profiles leave nothing; recoverable by relaxing the policy or once a
+link is up again.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from splitvlm.errors import NoFeasiblePlan
 from splitvlm.plan.accuracy import AccuracyTable
 from splitvlm.plan.calibration import Calibration
 from splitvlm.plan.candidates import CandidateSet
@@ -35,15 +37,11 @@ from splitvlm.plan.cascade import CascadePricer
 from splitvlm.plan.cost import CostModel, Prediction
 from splitvlm.plan.links import Link, LinkSet
 from splitvlm.plan.load import LoadTracker
-from splitvlm.plan.plan import Plan, PlanError, Precision, Tier
+from splitvlm.plan.plan import Plan, Precision, Tier
 from splitvlm.plan.presets import PlannerConfig, Weights, preset
 from splitvlm.plan.profiles import ComputeProfile
 from splitvlm.plan.request import PlanRequest, Policy
 from splitvlm.stages import StageGraph
-
-
-class NoFeasiblePlan(PlanError):
-    """No candidate satisfies the request's policy, reachability and the profiles."""
 
 
 @dataclass(frozen=True)

@@ -5,14 +5,19 @@
         answer = client.ask("frame.jpg", "how many circles are there ?", deadline_s=2.0)
         print(answer.text, answer.plan_description)
 
-Errors are splitvlm's own (see splitvlm.errors): BadRequest, Overloaded, NotAvailable,
+Errors are splitvlm's own tree (drawn in splitvlm.errors): BadRequest, ImageNotHeld (a
+NotFound), FailedPrecondition (no feasible plan), DataLoss, Overloaded, NotAvailable,
 DeadlineExceeded, ServerError — each raised `from` the grpc.RpcError behind it.
 """
 
 from splitvlm.errors import (
     BadRequest,
+    DataLoss,
     DeadlineExceeded,
+    FailedPrecondition,
+    ImageNotHeld,
     NotAvailable,
+    NotFound,
     Overloaded,
     ServerError,
     SplitVLMError,
@@ -22,7 +27,7 @@ from splitvlm.sdk.client import AsyncClient, Client, Session
 from splitvlm.sdk.images import ImageLike, image_bytes
 
 __all__ = [
-    "Answer", "AsyncClient", "BadRequest", "Client", "DeadlineExceeded", "ImageLike", "Link",
-    "NotAvailable", "Overloaded", "ServerError", "Session", "SplitVLMError", "Timing",
-    "image_bytes",
+    "Answer", "AsyncClient", "BadRequest", "Client", "DataLoss", "DeadlineExceeded",
+    "FailedPrecondition", "ImageLike", "ImageNotHeld", "Link", "NotAvailable", "NotFound",
+    "Overloaded", "ServerError", "Session", "SplitVLMError", "Timing", "image_bytes",
 ]

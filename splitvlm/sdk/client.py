@@ -7,7 +7,7 @@ from types import TracebackType
 
 import grpc
 
-from splitvlm.errors import BadRequest, ServerError
+from splitvlm.errors import ImageNotHeld, ServerError
 from splitvlm.sdk.answer import Answer
 from splitvlm.sdk.images import ImageLike, image_bytes
 from splitvlm.service.errors import error_from_rpc
@@ -88,9 +88,8 @@ class Session:
         if self.image_key:
             try:
                 return self.client.ask(None, question, image_key=self.image_key, **options)
-            except BadRequest as exc:
-                if "not held" not in str(exc):
-                    raise
+            except ImageNotHeld:
+                pass  # evicted at the edge: send the image again
         answer = self.client.ask(self.image, question, **options)
         self.image_key = answer.image_key
         return answer

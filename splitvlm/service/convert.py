@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from splitvlm.errors import PlanError
 from splitvlm.executor.messages import (
     CacheMissEvent,
     Event,
@@ -13,7 +14,7 @@ from splitvlm.executor.messages import (
     StageTiming,
     TokenEvent,
 )
-from splitvlm.plan.plan import Escalation, Plan, PlanError, Precision, Step, Tier
+from splitvlm.plan.plan import Escalation, Plan, Precision, Step, Tier
 from splitvlm.v1 import tier_pb2, wire_pb2
 from splitvlm.wire import WireTensor
 from splitvlm.wire.codecs import Encoding

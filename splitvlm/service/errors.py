@@ -1,13 +1,24 @@
-"""splitvlm exceptions <-> gRPC status codes, on both sides of a call."""
+"""splitvlm's error tree <-> gRPC status codes, on both sides of a call.
+
+A server maps the tree (splitvlm.errors) and nothing else: the most specific class with a code
+wins (ChecksumMismatch is a WireError, but DATA_LOSS). Any other exception is a bug: INTERNAL,
+with the request id in the message and the traceback in the log under the same id.
+"""
 
 from __future__ import annotations
+
+import logging
 
 import grpc
 
 from splitvlm.errors import (
     BadRequest,
+    DataLoss,
     DeadlineExceeded,
+    FailedPrecondition,
+    ImageNotHeld,
     NotAvailable,
+    NotFound,
     Overloaded,
     ServerError,
     SplitVLMError,
@@ -15,21 +26,45 @@ from splitvlm.errors import (
 
 TO_CODE: dict[type[SplitVLMError], grpc.StatusCode] = {
     BadRequest: grpc.StatusCode.INVALID_ARGUMENT,
+    NotFound: grpc.StatusCode.NOT_FOUND,
+    FailedPrecondition: grpc.StatusCode.FAILED_PRECONDITION,
+    DataLoss: grpc.StatusCode.DATA_LOSS,
     Overloaded: grpc.StatusCode.RESOURCE_EXHAUSTED,
     NotAvailable: grpc.StatusCode.UNAVAILABLE,
     DeadlineExceeded: grpc.StatusCode.DEADLINE_EXCEEDED,
+    ServerError: grpc.StatusCode.INTERNAL,
 }
-FROM_CODE = {code: cls for cls, code in TO_CODE.items()}
+FROM_CODE: dict[grpc.StatusCode, type[SplitVLMError]] = {
+    code: cls for cls, code in TO_CODE.items()} | {
+    grpc.StatusCode.CANCELLED: NotAvailable,  # the peer went away mid-call
+}
+# A NOT_FOUND from the edge's Ask is the one NotFound it raises: the image key.
+FROM_CODE[grpc.StatusCode.NOT_FOUND] = ImageNotHeld
 
 
-def status_for(exc: BaseException) -> grpc.StatusCode | None:
-    """The status a server answers for `exc`; None for a bug (let it surface as INTERNAL)."""
-    for cls, code in TO_CODE.items():
-        if isinstance(exc, cls):
+def status_for(exc: BaseException) -> grpc.StatusCode:
+    """The status a server answers for `exc`: its class's, or INTERNAL (a bug)."""
+    for cls in type(exc).__mro__:
+        code = TO_CODE.get(cls)  # type: ignore[call-overload]
+        if code is not None:
             return code
-    if isinstance(exc, ValueError):  # WireError, PlanError, ImageDecodeError: bad input
-        return grpc.StatusCode.INVALID_ARGUMENT
-    return None
+    return grpc.StatusCode.INTERNAL
+
+
+def message_for(exc: BaseException, request_id: str) -> str:
+    """What the caller reads: the error's own message, or (a bug) where to find it."""
+    if isinstance(exc, SplitVLMError):  # a ServerError too: a tier further on reported it
+        return str(exc)
+    return (f"internal error ({type(exc).__name__}) serving request {request_id}; the "
+            "server's log has the traceback under this id")
+
+
+async def abort(context: grpc.aio.ServicerContext, exc: BaseException, request_id: str,
+                log: logging.Logger) -> None:
+    """End a call with the status for `exc`; bugs are logged with their traceback."""
+    if not isinstance(exc, SplitVLMError):
+        log.error("request %s failed with a bug", request_id, exc_info=exc)
+    await context.abort(status_for(exc), message_for(exc, request_id))
 
 
 def error_from_rpc(exc: grpc.RpcError) -> SplitVLMError:
@@ -37,4 +72,5 @@ def error_from_rpc(exc: grpc.RpcError) -> SplitVLMError:
     code = exc.code() if hasattr(exc, "code") else grpc.StatusCode.UNKNOWN
     details = exc.details() if hasattr(exc, "details") else str(exc)
     cls = FROM_CODE.get(code, ServerError)
-    return cls(f"{code.name}: {details}" if cls is ServerError else str(details))
+    known = cls is not ServerError or code is grpc.StatusCode.INTERNAL
+    return cls(str(details) if known else f"{code.name}: {details}")

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import logging
 import math
 import time
+import uuid
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from typing import Any
@@ -23,7 +25,7 @@ from splitvlm.service.convert import (
     plan_to_pb,
     status_to_pb,
 )
-from splitvlm.service.errors import error_from_rpc, status_for
+from splitvlm.service.errors import abort, error_from_rpc
 from splitvlm.stages import MAX_ANSWER_TOKENS
 from splitvlm.v1 import tier_pb2, tier_pb2_grpc, wire_pb2
 from splitvlm.wire import Reassembler, split
@@ -35,6 +37,17 @@ PROBE_SMALL_BYTES = 16 << 10
 PROBE_LARGE_BYTES = 256 << 10
 PROBE_LARGE_MAX_S = 0.15  # the large probe only where it occupies the link at most this long
 PROBE_TIMEOUT_S = 5.0
+
+
+log = logging.getLogger("splitvlm.tier")
+
+
+def request_id_of(context: grpc.aio.ServicerContext) -> str:
+    """The caller's `x-request-id` metadata, else a new id."""
+    for key, value in context.invocation_metadata() or ():
+        if key == "x-request-id" and isinstance(value, str) and value:
+            return value[:64]
+    return uuid.uuid4().hex[:16]
 
 
 def deadline_from(context: grpc.aio.ServicerContext) -> float | None:
@@ -69,7 +82,7 @@ async def read_request(
                          f"splitvlm.v1.Payload: {exc}") from exc
     payload = payload_from_pb(message)
     return Request(plan, header.question, payload, header.max_new_tokens or MAX_ANSWER_TOKENS,
-                   header.image_key, deadline)
+                   header.image_key, deadline, request_id=header.request_id)
 
 
 def merge_profiles(*docs: dict[str, Any]) -> dict[str, Any]:
@@ -92,16 +105,18 @@ class TierServicer(tier_pb2_grpc.TierServicer):
         self, request_iterator: AsyncIterator[tier_pb2.ExecuteChunk],
         context: grpc.aio.ServicerContext,
     ) -> AsyncIterator[tier_pb2.ExecuteEvent]:
+        request_id = request_id_of(context)
         try:
             request = await read_request(request_iterator, self.max_payload_bytes,
                                          deadline_from(context))
+            if request.request_id:
+                request_id = request.request_id
+            else:
+                request = replace(request, request_id=request_id)
             async for event in self.executor.execute(request):
                 yield event_to_pb(event)
-        except Exception as exc:  # noqa: BLE001 - mapped to a status, or re-raised
-            code = status_for(exc)
-            if code is None:
-                raise
-            await context.abort(code, str(exc))
+        except Exception as exc:  # noqa: BLE001 - every failure gets its status (bugs INTERNAL)
+            await abort(context, exc, request_id, log)
 
     async def Probe(  # noqa: N802
         self, request: tier_pb2.ProbeRequest, context: grpc.aio.ServicerContext
@@ -189,7 +204,7 @@ class GrpcForwarder:
         header = tier_pb2.ExecuteHeader(
             plan=plan_to_pb(replace(request.plan, predicted={})), question=request.question,
             max_new_tokens=request.max_new_tokens, payload_bytes=len(payload),
-            image_key=request.image_key)
+            image_key=request.image_key, request_id=request.request_id)
         chunks = [tier_pb2.ExecuteChunk(chunk=c) for c in split(payload)]
         chunks[0].header.CopyFrom(header)
         return chunks

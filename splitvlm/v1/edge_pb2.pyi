@@ -29,7 +29,7 @@ class AskRequest(_message.Message):
     def __init__(self, image: _Optional[bytes] = ..., question: _Optional[str] = ..., plan: _Optional[str] = ..., policy: _Optional[_Iterable[str]] = ..., preset: _Optional[str] = ..., max_new_tokens: _Optional[int] = ..., image_key: _Optional[str] = ..., no_cache: _Optional[bool] = ...) -> None: ...
 
 class Answer(_message.Message):
-    __slots__ = ("text", "plan", "timings", "links", "latency_s", "image_key", "explanation", "escalated", "edge_confidence")
+    __slots__ = ("text", "plan", "timings", "links", "latency_s", "image_key", "explanation", "escalated", "edge_confidence", "request_id")
     TEXT_FIELD_NUMBER: _ClassVar[int]
     PLAN_FIELD_NUMBER: _ClassVar[int]
     TIMINGS_FIELD_NUMBER: _ClassVar[int]
@@ -39,6 +39,7 @@ class Answer(_message.Message):
     EXPLANATION_FIELD_NUMBER: _ClassVar[int]
     ESCALATED_FIELD_NUMBER: _ClassVar[int]
     EDGE_CONFIDENCE_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     text: str
     plan: _wire_pb2.Plan
     timings: _containers.RepeatedCompositeFieldContainer[_wire_pb2.StageTiming]
@@ -48,7 +49,8 @@ class Answer(_message.Message):
     explanation: str
     escalated: bool
     edge_confidence: float
-    def __init__(self, text: _Optional[str] = ..., plan: _Optional[_Union[_wire_pb2.Plan, _Mapping]] = ..., timings: _Optional[_Iterable[_Union[_wire_pb2.StageTiming, _Mapping]]] = ..., links: _Optional[_Iterable[_Union[_wire_pb2.LinkTransfer, _Mapping]]] = ..., latency_s: _Optional[float] = ..., image_key: _Optional[str] = ..., explanation: _Optional[str] = ..., escalated: _Optional[bool] = ..., edge_confidence: _Optional[float] = ...) -> None: ...
+    request_id: str
+    def __init__(self, text: _Optional[str] = ..., plan: _Optional[_Union[_wire_pb2.Plan, _Mapping]] = ..., timings: _Optional[_Iterable[_Union[_wire_pb2.StageTiming, _Mapping]]] = ..., links: _Optional[_Iterable[_Union[_wire_pb2.LinkTransfer, _Mapping]]] = ..., latency_s: _Optional[float] = ..., image_key: _Optional[str] = ..., explanation: _Optional[str] = ..., escalated: _Optional[bool] = ..., edge_confidence: _Optional[float] = ..., request_id: _Optional[str] = ...) -> None: ...
 
 class AskEvent(_message.Message):
     __slots__ = ("plan", "token", "answer")

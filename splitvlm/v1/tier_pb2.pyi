@@ -8,18 +8,20 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class ExecuteHeader(_message.Message):
-    __slots__ = ("plan", "question", "max_new_tokens", "payload_bytes", "image_key")
+    __slots__ = ("plan", "question", "max_new_tokens", "payload_bytes", "image_key", "request_id")
     PLAN_FIELD_NUMBER: _ClassVar[int]
     QUESTION_FIELD_NUMBER: _ClassVar[int]
     MAX_NEW_TOKENS_FIELD_NUMBER: _ClassVar[int]
     PAYLOAD_BYTES_FIELD_NUMBER: _ClassVar[int]
     IMAGE_KEY_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     plan: _wire_pb2.Plan
     question: str
     max_new_tokens: int
     payload_bytes: int
     image_key: str
-    def __init__(self, plan: _Optional[_Union[_wire_pb2.Plan, _Mapping]] = ..., question: _Optional[str] = ..., max_new_tokens: _Optional[int] = ..., payload_bytes: _Optional[int] = ..., image_key: _Optional[str] = ...) -> None: ...
+    request_id: str
+    def __init__(self, plan: _Optional[_Union[_wire_pb2.Plan, _Mapping]] = ..., question: _Optional[str] = ..., max_new_tokens: _Optional[int] = ..., payload_bytes: _Optional[int] = ..., image_key: _Optional[str] = ..., request_id: _Optional[str] = ...) -> None: ...
 
 class ExecuteChunk(_message.Message):
     __slots__ = ("header", "chunk")

@@ -4,14 +4,14 @@
     tensors.py   WireTensor, encode / decode through the codecs, checked
     chunks.py    split / Reassembler for payloads streamed in 1 MiB chunks
     hashing.py   content_hash (blake2b-128, used everywhere), feature_key (cache keys)
-    errors.py    WireError (a ValueError) for every payload that fails validation
+    (errors: WireError and ChecksumMismatch, from splitvlm.errors)
 
 No grpc and no torch here: the proto conversion lives with the services.
 """
 
+from splitvlm.errors import WireError
 from splitvlm.wire.chunks import CHUNK_BYTES, MAX_PAYLOAD_BYTES, Reassembler, split
 from splitvlm.wire.codecs import CODECS, Encoding, codec
-from splitvlm.wire.errors import WireError
 from splitvlm.wire.hashing import content_hash, feature_key
 from splitvlm.wire.tensors import WireTensor, decode, encode
 

@@ -10,7 +10,7 @@ total, and a size cap before it buffers anything, so a bad stream costs at most 
 
 from __future__ import annotations
 
-from splitvlm.wire.errors import WireError
+from splitvlm.errors import WireError
 
 CHUNK_BYTES = 1 << 20  # 1 MiB: payloads larger than this stream in chunks
 MAX_PAYLOAD_BYTES = 64 << 20  # default cap on one reassembled payload

@@ -30,7 +30,7 @@ from enum import StrEnum
 import lz4.frame
 import numpy as np
 
-from splitvlm.wire.errors import WireError
+from splitvlm.errors import WireError
 
 FP16_MAX = 65504.0
 INT8_MAX = 127

@@ -2,7 +2,8 @@
 of splitvlm.wire.codecs (which says what each encoding's bytes are).
 
 Every tensor carries `digest` = content_hash(data + scales) as sent; `decode` checks it, the
-sizes, the frame and the shape, and raises WireError on any mismatch.
+sizes, the frame and the shape, and raises WireError on any mismatch (ChecksumMismatch, a
+DataLoss, when the bytes do not hash to the digest: corrupted in transit).
 """
 
 from __future__ import annotations
@@ -11,8 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from splitvlm.errors import ChecksumMismatch, WireError
 from splitvlm.wire.codecs import Encoding, codec
-from splitvlm.wire.errors import WireError
 from splitvlm.wire.hashing import content_hash
 
 
@@ -55,7 +56,7 @@ def decode(t: WireTensor, expected_shape: tuple[int, ...] | None = None) -> np.n
     shape = _check_shape(t.shape, expected_shape)
     actual = content_hash(t.data, t.scales)
     if actual != t.digest:
-        raise WireError(f"content hash mismatch: payload hashes to {actual}, header says "
+        raise ChecksumMismatch(f"content hash mismatch: payload hashes to {actual}, header says "
                         f"{t.digest!r}")
     out = chosen.decode(t.data, t.scales, shape)
     bad = out.size - int(np.count_nonzero(np.isfinite(out)))

@@ -7,11 +7,11 @@ import pytest
 
 from splitvlm.data import Sample, render
 from splitvlm.data.camera import (
-    ImageDecodeError,
     camera_image,
     encode_image,
     preprocess,
 )
+from splitvlm.errors import ImageError
 
 from . import spec
 
@@ -23,18 +23,18 @@ def _jpeg(held_out: list[Sample]) -> bytes:
 
 
 def test_empty_bytes_raise_image_decode_error() -> None:
-    with pytest.raises(ImageDecodeError, match="empty"):
+    with pytest.raises(ImageError, match="empty"):
         preprocess(b"", 64)
 
 
 def test_garbage_bytes_raise_image_decode_error_with_reason() -> None:
-    with pytest.raises(ImageDecodeError, match=r"cannot decode 12 image bytes"):
+    with pytest.raises(ImageError, match=r"cannot decode 12 image bytes"):
         preprocess(b"not an image", 64)
 
 
 def test_truncated_jpeg_raises_image_decode_error(held_out: list[Sample]) -> None:
     data = _jpeg(held_out)
-    with pytest.raises(ImageDecodeError, match="cannot decode") as info:
+    with pytest.raises(ImageError, match="cannot decode") as info:
         preprocess(data[: len(data) // 2], 64)
     assert isinstance(info.value, ValueError) and info.value.__cause__ is not None
 

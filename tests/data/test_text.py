@@ -65,3 +65,40 @@ def test_vocabulary_ids_are_unique(tokenizer: Tokenizer) -> None:
 def test_unknown_word_raises_value_error_naming_it(tokenizer: Tokenizer, word: str) -> None:
     with pytest.raises(ValueError, match=re.escape(word)):
         tokenizer.encode(f"what {word} is the circle ?")
+
+
+@pytest.mark.parametrize(("typed", "canonical"), [
+    ("How many circles are there?", "how many circles are there ?"),
+    ("describe the image.", "describe the image"),
+    ("  Is there a RED circle ?  ", "is there a red circle ?"),
+    ("what is left of the blue square?!", "what is left of the blue square ?"),
+])
+def test_questions_are_normalised_as_people_type_them(typed: str, canonical: str) -> None:
+    from splitvlm.data.tokenizer import Tokenizer, normalize
+
+    assert normalize(typed) == canonical
+    tok = Tokenizer()
+    assert tok.encode(typed) == tok.encode(canonical)
+
+
+def test_an_unknown_word_names_it_and_points_at_the_vocabulary() -> None:
+    from splitvlm.data.tokenizer import VOCABULARY_DOC, Tokenizer
+    from splitvlm.errors import QuestionError
+
+    with pytest.raises(QuestionError, match=r"\['colour'\].*docs/questions.md"):
+        Tokenizer().encode("what colour is the circle ?")
+    with pytest.raises(QuestionError, match="<ans>"):
+        Tokenizer().encode("what <ans> is it ?")
+    assert VOCABULARY_DOC == "docs/questions.md"
+
+
+def test_the_vocabulary_document_lists_every_word() -> None:
+    from pathlib import Path
+
+    from splitvlm.data.tokenizer import SPECIALS, VOCABULARY_DOC
+
+    doc = (Path(__file__).resolve().parents[2] / VOCABULARY_DOC).read_text()
+    listed = doc.split("## Vocabulary", 1)[1].split("\n", 1)[1].split()
+    words = [w for w in Tokenizer().words if w not in SPECIALS]
+    assert listed == words
+    assert f"({len(words)} words)" in doc

@@ -7,9 +7,10 @@ import functools
 import itertools
 import math
 
+from splitvlm.errors import PlanError
 from splitvlm.plan.cost import CostModel, Prediction
 from splitvlm.plan.links import Link
-from splitvlm.plan.plan import TIERS, Plan, PlanError, Precision, Step, Tier
+from splitvlm.plan.plan import TIERS, Plan, Precision, Step, Tier
 from splitvlm.plan.presets import Weights
 from splitvlm.plan.request import PlanRequest, Policy
 from splitvlm.stages import StageGraph

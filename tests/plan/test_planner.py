@@ -7,10 +7,11 @@ import time
 import numpy as np
 import pytest
 
+from splitvlm.errors import NoFeasiblePlan
 from splitvlm.plan.candidates import CandidateSet
 from splitvlm.plan.links import Link
 from splitvlm.plan.plan import Plan, Precision, Step, Tier
-from splitvlm.plan.planner import Measurement, NoFeasiblePlan, Transfer
+from splitvlm.plan.planner import Measurement, Transfer
 from splitvlm.plan.presets import Weights, preset
 from splitvlm.plan.request import PlanRequest, Policy
 from splitvlm.stages import StageGraph

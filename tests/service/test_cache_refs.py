@@ -63,8 +63,8 @@ async def test_evicted_reference_is_resent_and_still_answers(checkpoints: Path) 
 
 
 async def test_unknown_key_asks_for_the_image(checkpoints: Path) -> None:
-    from splitvlm.sdk import BadRequest
+    from splitvlm.sdk import ImageNotHeld
 
     async with embedded_cluster(checkpoints) as cluster, AsyncClient(cluster.edge_target) as c:
-        with pytest.raises(BadRequest, match="send the image again"):
+        with pytest.raises(ImageNotHeld, match="send the image again"):
             await c.ask(None, "describe the image", image_key="0" * 32)
