@@ -158,8 +158,7 @@ class EdgePlanner:
             stage_s.update(self._spread(Tier(timing.tier), timing.stage, timing.seconds, plan))
         transfers = tuple(Transfer(Link(li.link), li.bytes, li.seconds) for li in result.links
                           if li.bytes > 0)
-        prefill = self.graph.prefill
-        decode_s = stage_s.pop(prefill + 1, 0.0)
+        decode_s = stage_s.pop(self.graph.decode, 0.0)
         batch = max(int(float(result.status.get("running", 1) or 1)), 1)
         accounted = sum(t.seconds for t in result.timings) + sum(li.seconds
                                                                  for li in result.links)
@@ -178,7 +177,7 @@ class EdgePlanner:
         if stages == "prefill..decode":  # prefill as profiled, the rest is decoding
             prefill_s = min(self.planner.cost.profile.prefill_s(tier) or 0.0, seconds)
             return {self.graph.prefill: prefill_s,
-                    self.graph.prefill + 1: seconds - prefill_s}
+                    self.graph.decode: seconds - prefill_s}
         first, _, last = stages.partition("..")
         start, stop = names.index(first), names.index(last or first) + 1
         step = next(s for s in plan.steps if s.tier is tier)

@@ -12,7 +12,7 @@ from splitvlm.data.sets import held_out_set
 from splitvlm.data.tokenizer import Tokenizer
 from splitvlm.model import zoo
 from splitvlm.runtime.torch_stages import TorchVisual
-from splitvlm.stages import StageGraph
+from splitvlm.stages import STAGE_SPECS, BoundaryKind, StageGraph
 
 N_QUESTIONS = 54  # six of each type
 
@@ -35,8 +35,8 @@ def test_every_cut_gives_the_unsplit_tokens(setup) -> None:  # type: ignore[no-u
     with torch.no_grad():
         whole = visual.model(torch.from_numpy(pixels))
         expected = lm.generate(whole, prompts, tok.pad_id, tok.eos_id)
-        for cut in range(1, graph.prefill + 1):
-            boundary = visual.run(pixels, 1, cut)  # the prefix a tier would send
+        for cut in range(graph.patch_embed, graph.prefill + 1):
+            boundary = visual.run(pixels, graph.patch_embed, cut)  # the prefix a tier sends
             assert boundary.shape[1:] == graph.boundary(cut).shape
             tokens = visual.run(boundary, cut, graph.prefill)  # the receiver's suffix
             got = lm.generate(torch.from_numpy(tokens), prompts, tok.pad_id, tok.eos_id)
@@ -58,3 +58,23 @@ def test_graph_names_stages_and_boundaries() -> None:
         graph.index("vision[9]")
     with pytest.raises(ValueError, match="cut=9"):
         graph.boundary(9)
+
+
+def test_every_index_is_read_off_the_stage_specs() -> None:
+    graph = StageGraph(image_size=64, n_tokens=64, vision_dim=128, depth=3, n_visual=9,
+                       code_dim=32, visual_dim=128)
+    kinds = [s.kind for s in graph.stages]
+    assert kinds == [spec.kind for spec in STAGE_SPECS for _ in
+                     range(graph.depth if spec.repeated else 1)]
+    assert (graph.preprocess, graph.patch_embed, graph.project_up, graph.prefill,
+            graph.decode) == (0, 1, 6, 7, 8)
+    assert [graph.block_cut(k) for k in range(4)] == [2, 3, 4, 5]
+    assert list(graph.tensor_cuts) == [2, 3, 4, 5, 6, 7]
+    assert list(graph.visual_stages) == [1, 2, 3, 4, 5, 6]
+    assert list(graph.lm_stages) == [7, 8]
+    assert [graph.boundary(c).kind for c in graph.cuts] == [
+        BoundaryKind.IMAGE, BoundaryKind.PIXELS, *[BoundaryKind.TOKENS] * 4,
+        BoundaryKind.CODES, BoundaryKind.VISUAL]
+    assert all(graph.boundary(c).is_tensor for c in graph.tensor_cuts)
+    with pytest.raises(ValueError, match="blocks=4"):
+        graph.block_cut(4)

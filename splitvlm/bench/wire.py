@@ -39,7 +39,7 @@ def run(extra: list[str]) -> dict[str, Any]:
     samples = held_out_set(args.per_type)
     graph = visual.graph
     pixels = np.stack([s.image() for s in samples])  # (B, S, S, 3)
-    tokens = visual.run(pixels, 1, graph.prefill)  # (B, N', Dl)
+    tokens = visual.run(pixels, graph.patch_embed, graph.prefill)  # (B, N', Dl)
     prompts = [tok.encode(s.qa.question) + [tok.ans_id] for s in samples]
     result: dict[str, Any] = {"cut": graph.prefill, "n": len(samples), "encodings": {}}
     for encoding in TENSOR_ENCODINGS:
@@ -66,8 +66,8 @@ def run(extra: list[str]) -> dict[str, Any]:
 def _bytes_by_cut(visual: TorchVisual, pixels: np.ndarray) -> dict[str, dict[str, float]]:
     out = {}
     graph = visual.graph
-    for cut in range(2, graph.prefill + 1):
-        value = visual.run(pixels, 1, cut)
+    for cut in graph.tensor_cuts:
+        value = visual.run(pixels, graph.patch_embed, cut)
         boundary = graph.boundary(cut)
         out[f"{cut}:{boundary.name}"] = {
             e.value: float(np.mean([encode(value[i:i + 1], e).nbytes for i in range(len(value))]))

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -20,6 +21,9 @@ from splitvlm.executor.compute import (
 )
 from splitvlm.plan.plan import Precision
 from splitvlm.stages import StageGraph
+
+if TYPE_CHECKING:
+    from splitvlm.runtime.ort import OrtVisual
 
 ONNX_SUBDIR = "onnx"
 
@@ -34,13 +38,14 @@ class OrtPrefixRunner:
 
     prefix_only = True
 
-    def __init__(self, visual: object) -> None:
+    def __init__(self, visual: OrtVisual) -> None:
         self.visual = visual
 
     def run(self, value: np.ndarray, start: int, stop: int) -> np.ndarray:
-        if start != 1:
-            raise ValueError(f"the edge's ONNX vision runs prefixes from cut 1, not {start}")
-        return np.asarray(self.visual.run(value, stop))  # type: ignore[attr-defined]
+        if start != self.visual.graph.patch_embed:
+            raise ValueError(f"the edge's ONNX vision runs prefixes from the pixels, not cut "
+                             f"{start}")
+        return np.asarray(self.visual.run(value, stop))
 
 
 def edge_compute(checkpoints: Path, threads: int) -> TierCompute:

@@ -10,18 +10,45 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
+from splitvlm.data.camera import preprocess
+from splitvlm.errors import BadRequest
 from splitvlm.plan.plan import Precision
 from splitvlm.stages import StageGraph
 
 
-class VisualRunner(Protocol):
+class StageRunner(Protocol):
+    """Runs a contiguous range of stages: the value at cut `start` -> the value at `stop`."""
+
+    prefix_only: bool
+    """It runs only ranges that start where its input is (the edge's ONNX graphs start at the
+    pixels); a profile times its prefixes and takes the differences."""
+
+    def run(self, value: Any, start: int, stop: int) -> Any: ...
+
+
+class VisualRunner(StageRunner, Protocol):
     def run(self, value: np.ndarray, start: int, stop: int) -> np.ndarray:
         """The boundary at cut `start` (batch first) -> the boundary at cut `stop`."""
         ...
+
+
+class Preprocessor:
+    """The `preprocess` stage: image bytes -> (1, S, S, 3) uint8 pixels (numpy + PIL)."""
+
+    prefix_only = False
+
+    def __init__(self, graph: StageGraph) -> None:
+        self.graph = graph
+
+    def run(self, value: bytes, start: int, stop: int) -> np.ndarray:
+        if (start, stop) != (self.graph.preprocess, self.graph.patch_embed):
+            raise ValueError(f"the preprocessor runs stage {self.graph.preprocess} only, not "
+                             f"{start}..{stop}")
+        return preprocess(value, self.graph.image_size)[None]  # (1, S, S, 3) uint8
 
 
 class TokenGenerator(Protocol):
@@ -77,3 +104,22 @@ class TierCompute:
     lm_name: str = ""  # which LM of the family this tier runs (edge | fog | cloud)
     stats: Callable[[], dict[str, float]] | None = None  # the LM engine's load, for status
     scorer: AnswerScorer | None = None  # the LM with confidences (the edge, for cascades)
+
+    def segments(self, start: int, stop: int, precision: Precision
+                 ) -> list[tuple[int, int, StageRunner]]:
+        """The runners that execute the non-LM stages [start, stop) at `precision`, each with
+        its own range: `preprocess`, then the visual stages. BadRequest when this tier has no
+        vision of that precision."""
+        graph = self.graph
+        out: list[tuple[int, int, StageRunner]] = []
+        stop = min(stop, graph.prefill)
+        if start == graph.preprocess < stop:
+            out.append((start, graph.patch_embed, Preprocessor(graph)))
+            start = graph.patch_embed
+        if start < stop:
+            runner = self.runners.get(precision)
+            if runner is None:
+                raise BadRequest(f"this tier has no {precision} vision; it runs "
+                                 f"{sorted(self.runners)}")
+            out.append((start, stop, runner))
+        return out

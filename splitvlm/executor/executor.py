@@ -18,7 +18,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from splitvlm.cache import FeatureCache
-from splitvlm.data.camera import decode_image, preprocess
+from splitvlm.data.camera import decode_image
 from splitvlm.data.tokenizer import Tokenizer
 from splitvlm.errors import BadRequest
 from splitvlm.executor.compute import TierCompute
@@ -156,25 +156,15 @@ class Executor:
         self, step: Step, value: np.ndarray | bytes, timings: list[StageTiming],
         pixels: np.ndarray | None = None,
     ) -> np.ndarray | bytes:
-        start, stop = step.start, min(step.stop, self.graph.prefill)
-        if start == 0 and stop > 0 and pixels is not None:  # the edge preprocessed already
-            value, start = pixels, 1
-        elif start == 0 and stop > 0:
+        start, stop = step.start, step.stop
+        if start == self.graph.preprocess < stop and pixels is not None:
+            value, start = pixels, self.graph.patch_embed  # the edge preprocessed already
+        for first, last, runner in self.compute.segments(start, stop, step.precision):
             t0 = time.perf_counter()
-            assert isinstance(value, bytes)
-            value = preprocess(value, self.graph.image_size)[None]  # (1, S, S, 3) uint8
-            timings.append(StageTiming(self.tier, "preprocess", time.perf_counter() - t0))
-            start = 1
-        if start < stop:
-            runner = self.compute.runners.get(step.precision)
-            if runner is None:
-                raise BadRequest(f"the {self.tier} tier has no {step.precision} vision; it runs "
-                                 f"{sorted(self.compute.runners)}")
-            t0 = time.perf_counter()
-            assert isinstance(value, np.ndarray)
-            self.vision_runs += 1
-            value = await asyncio.to_thread(runner.run, value, start, stop)
-            timings.append(StageTiming(self.tier, self.graph.describe(start, stop),
+            if first > self.graph.preprocess:
+                self.vision_runs += 1
+            value = await asyncio.to_thread(runner.run, value, first, last)
+            timings.append(StageTiming(self.tier, self.graph.describe(first, last),
                                        time.perf_counter() - t0))
         return value
 

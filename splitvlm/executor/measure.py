@@ -56,15 +56,16 @@ def measure_stages(compute: TierCompute, runs: int = 5) -> dict[str, dict[str, f
     out: dict[str, dict[str, float]] = {}
     for precision, runner in compute.runners.items():
         row = {"preprocess": _median_s(lambda: preprocess(jpeg, graph.image_size), runs)}
-        if getattr(runner, "prefix_only", False):
+        if runner.prefix_only:
             previous = 0.0
-            for cut in range(2, graph.prefill + 1):
-                total = _median_s(lambda c=cut, r=runner: r.run(pixels, 1, c), runs)
+            for cut in graph.tensor_cuts:
+                total = _median_s(lambda c=cut, r=runner: r.run(pixels, graph.patch_embed, c),
+                                  runs)
                 row[names[cut - 1]] = max(total - previous, MIN_STAGE_S)
                 previous = max(previous, total)
         else:
             value = pixels
-            for stage in range(1, graph.prefill):
+            for stage in graph.visual_stages:
                 row[names[stage]] = _median_s(lambda s=stage, v=value, r=runner: r.run(v, s, s + 1),
                                               runs)
                 value = runner.run(value, stage, stage + 1)
@@ -82,7 +83,8 @@ async def measure_lm(compute: TierCompute, batches: tuple[int, ...] = (1,), runs
     visual = np.zeros((1, compute.graph.n_visual, compute.graph.visual_dim), np.float32)
     runner = compute.runners.get(Precision.FP32) or next(iter(compute.runners.values()))
     _, pixels = _sample_pixels(compute)
-    visual = runner.run(pixels, 1, compute.graph.prefill).astype(np.float32)
+    graph = compute.graph
+    visual = runner.run(pixels, graph.patch_embed, graph.prefill).astype(np.float32)
 
     async def one(max_new_tokens: int = MAX_ANSWER_TOKENS) -> tuple[float, float, int]:
         t0 = time.perf_counter()

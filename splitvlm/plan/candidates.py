@@ -25,7 +25,7 @@ import numpy as np
 
 from splitvlm.plan.links import Link, crossed
 from splitvlm.plan.plan import Plan, Precision, Step, Tier
-from splitvlm.stages import StageGraph
+from splitvlm.stages import BoundaryKind, StageGraph
 from splitvlm.wire.codecs import PLANNED_ENCODINGS, Encoding
 
 
@@ -60,16 +60,18 @@ class Candidate:
 
 def encodings_at(graph: StageGraph, cut: int) -> tuple[Encoding, ...]:
     """Encodings of a hand-off at `cut` (CACHE_REF aside: it depends on the request)."""
-    if cut == 0:
+    kind = graph.boundary(cut).kind
+    if kind is BoundaryKind.IMAGE:
         return (Encoding.IMAGE,)
-    if cut == 1:
+    if kind is BoundaryKind.PIXELS:
         return (Encoding.PNG,)
     return PLANNED_ENCODINGS
 
 
-def edge_precisions(stop: int) -> tuple[Precision, ...]:
-    """An edge step that runs patch_embed (stop >= 2) may run int8 vision."""
-    return (Precision.FP32, Precision.INT8) if stop >= 2 else (Precision.FP32,)
+def edge_precisions(graph: StageGraph, stop: int) -> tuple[Precision, ...]:
+    """An edge step that runs patch_embed may run int8 vision."""
+    runs_vision = stop > graph.patch_embed
+    return (Precision.FP32, Precision.INT8) if runs_vision else (Precision.FP32,)
 
 
 def plan_name(plan: Plan) -> str:
@@ -92,17 +94,17 @@ def enumerate_plans(graph: StageGraph) -> Iterator[Plan]:
         plan = Plan(steps, encodings)
         return Plan(steps, encodings, plan_name(plan))
 
-    for precision in edge_precisions(n):
+    for precision in edge_precisions(graph, n):
         yield named((Step(Tier.EDGE, 0, n, precision),), ())
     for lm in (Tier.FOG, Tier.CLOUD):
-        for c in range(p + 1):
-            for precision in edge_precisions(c):
+        for c in graph.cuts:
+            for precision in edge_precisions(graph, c):
                 for enc in encodings_at(graph, c):
                     yield named((Step(Tier.EDGE, 0, c, precision), Step(lm, c, n)), (enc,))
     yield named((Step(Tier.EDGE, 0, p), Step(Tier.FOG, p, n)), (Encoding.CACHE_REF,))
     for c in range(p):
         for f in range(c + 1, p + 1):
-            for precision in edge_precisions(c):
+            for precision in edge_precisions(graph, c):
                 for enc1 in encodings_at(graph, c):
                     for enc2 in encodings_at(graph, f):
                         steps = (Step(Tier.EDGE, 0, c, precision), Step(Tier.FOG, c, f),

@@ -52,7 +52,7 @@ def payload_bytes(graph: StageGraph, cut: int, encoding: Encoding, request: Plan
     if encoding is Encoding.IMAGE:
         data = float(request.image_bytes)
     elif encoding is Encoding.PNG:
-        data = float(request.png_bytes or graph.boundary(1).nbytes())
+        data = float(request.png_bytes or graph.boundary(graph.patch_embed).nbytes())
     else:
         data = encoded_bytes(graph, cut, encoding, config)
     return data + request.question_bytes
@@ -248,7 +248,7 @@ class ItemPricer:
             latency[col] = tokens * _nan(model.profile.decode_s(tier, model.load.batch(tier)))
         for col, tier in self._wait:
             latency[col] = model.load.wait_s(tier)
-        png = request.png_bytes or model.graph.boundary(1).nbytes()
+        png = request.png_bytes or model.graph.boundary(model.graph.patch_embed).nbytes()
         nbytes = (self._base_bytes + self._is_image * request.image_bytes + self._is_png * png
                   + request.question_bytes)
         fixed = np.array([model.links[link].fixed_s for link in LINKS])

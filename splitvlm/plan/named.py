@@ -53,7 +53,8 @@ def named_plan(name: str, graph: StageGraph, edge_precision: Precision = Precisi
         steps = (Step(Tier.EDGE, 0, lm, edge_precision), Step(tier, lm, n))
         return Plan(steps, (Encoding.FP16,), name)
     if name == "fog-all":
-        return Plan((Step(Tier.EDGE, 0, 1), Step(Tier.FOG, 1, n)), (Encoding.PNG,), name)
+        px = graph.patch_embed  # the cut where the pixels are
+        return Plan((Step(Tier.EDGE, 0, px), Step(Tier.FOG, px, n)), (Encoding.PNG,), name)
     if name == "cloud-all":
         return Plan((Step(Tier.EDGE, 0, 0), Step(Tier.CLOUD, 0, n)), (Encoding.IMAGE,), name)
     match = CASCADE.match(name)
@@ -62,7 +63,7 @@ def named_plan(name: str, graph: StageGraph, edge_precision: Precision = Precisi
         return cascade(Tier(match.group(1)), threshold, edge_precision, graph, name=name)
     match = SPLIT.match(name)
     if match and int(match.group(1)) <= graph.depth:
-        cut = 2 + int(match.group(1))  # after patch_embed and K blocks
+        cut = graph.block_cut(int(match.group(1)))  # after patch_embed and K blocks
         steps = (Step(Tier.EDGE, 0, cut, edge_precision), Step(Tier.CLOUD, cut, n))
         return Plan(steps, (Encoding.FP16,), name)
     raise PlanError(f"unknown plan {name!r}; named plans are {plan_names(graph)}, "

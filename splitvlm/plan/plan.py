@@ -20,7 +20,7 @@ from enum import StrEnum
 from typing import Any
 
 from splitvlm.errors import PlanError
-from splitvlm.stages import StageGraph
+from splitvlm.stages import BoundaryKind, StageGraph
 from splitvlm.wire.codecs import Encoding
 
 
@@ -138,10 +138,10 @@ class Plan:
     def _check_encoding(graph: StageGraph, cut: int, encoding: Encoding) -> None:
         boundary = graph.boundary(cut)
         ok = {
-            "image": encoding is Encoding.IMAGE,
-            "pixels": encoding is Encoding.PNG,
-            "visual": encoding.is_tensor or encoding is Encoding.CACHE_REF,
-        }.get(boundary.name, encoding.is_tensor)
+            BoundaryKind.IMAGE: encoding is Encoding.IMAGE,
+            BoundaryKind.PIXELS: encoding is Encoding.PNG,
+            BoundaryKind.VISUAL: encoding.is_tensor or encoding is Encoding.CACHE_REF,
+        }.get(boundary.kind, encoding.is_tensor)
         if not ok:
             raise PlanError(f"encoding {encoding} cannot carry the {boundary.name} at cut {cut}")
 

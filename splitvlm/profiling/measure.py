@@ -69,10 +69,10 @@ def interleaved_ms(fns: Mapping[str, Callable[[], object]], runs: int,
 
 def torch_stages(visual: TorchVisual, pixels: np.ndarray, runs: int,
                  tick: Tick) -> dict[int, float]:
-    """Each visual stage k = 1..prefill-1 on the real boundary value at cut k, round-robin."""
+    """Each visual stage k on the real boundary value at cut k, round-robin."""
     fns: dict[int, Callable[[], object]] = {}
     value = pixels
-    for k in range(1, visual.graph.prefill):
+    for k in visual.graph.visual_stages:
         fns[k] = partial(visual.run, value, k, k + 1)
         value = visual.run(value, k, k + 1)  # the input of stage k + 1
     by_name = interleaved_ms({str(k): fn for k, fn in fns.items()}, runs, tick)
@@ -171,10 +171,10 @@ def measure(visual: TorchVisual, lm_by_tier: Mapping[str, LM], onnx_dir: Path,
     try:
         with tqdm(total=GROUPS * runs, desc="profile", disable=not show_progress) as bar:
             stage_ms = torch_stages(visual, pixels, runs, bar.update)
-            cuts = range(2, graph.prefill + 1)
+            cuts = graph.tensor_cuts
             prefix_ms = ort_prefixes(onnx_dir, pixels, cuts, runs, bar.update)
             visual_ms = whole_visual(visual, onnx_dir, pixels, runs, bar.update)
-            tokens = visual.run(pixels, 1, graph.prefill)  # (1, N', Dl)
+            tokens = visual.run(pixels, graph.patch_embed, graph.prefill)  # (1, N', Dl)
             lm = lms(lm_by_tier, tokens, prompt_tokens, onnx_dir, runs, bar.update)
     finally:
         torch.set_num_threads(previous)

@@ -94,7 +94,7 @@ class _Decode(nn.Module):
 def export_visual(
     model: VisualSide, out_dir: PathLike, version: str | None = None
 ) -> dict[str, Any]:
-    """Write `visual_prefix_{k}.onnx` for every cut k = 2..prefill; returns the manifest."""
+    """Write `visual_prefix_{k}.onnx` for every tensor cut k; returns the manifest."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     visual = TorchVisual(model)
@@ -102,7 +102,7 @@ def export_visual(
     s = graph.image_size
     example = torch.from_numpy(_example_pixels(s))  # (2, S, S, 3): batch is not 1
     prefixes = []
-    for cut in range(2, graph.prefill + 1):
+    for cut in graph.tensor_cuts:
         boundary = graph.boundary(cut)
         path = out / prefix_file(cut, "fp32")
         _export(_VisualPrefix(visual, cut), (example,), path, ["pixels"], [boundary.name],

@@ -108,7 +108,7 @@ class OrtVisual:
             raise ValueError(
                 f"pixels must be (B, {s}, {s}, 3) uint8, got {pixels.shape} {pixels.dtype}"
             )
-        if stop_cut == 1:
+        if stop_cut == self.graph.patch_embed:
             return pixels
         sess = self.session(stop_cut)
         (out,) = sess.run(None, {"pixels": np.ascontiguousarray(pixels)})

@@ -18,6 +18,8 @@ from splitvlm.stages import StageGraph, StageKind
 class TorchVisual:
     """The visual side as stages: `run(value, start, stop)` executes stages [start, stop)."""
 
+    prefix_only = False  # any range of visual stages
+
     def __init__(self, model: VisualSide) -> None:
         self.model = model.eval()
         self.graph = StageGraph.from_visual_config(_config_dict(model))
