@@ -18,19 +18,21 @@ import math
 import time
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
-from splitvlm.executor.messages import ResultEvent
+from splitvlm.executor.messages import ResultEvent, StageTiming
+from splitvlm.executor.status import TierStatus
 from splitvlm.plan.accuracy import AccuracyTable
 from splitvlm.plan.calibration import Calibration
 from splitvlm.plan.links import Link, LinkEstimator, LinkSet
 from splitvlm.plan.load import LoadTracker
+from splitvlm.plan.measured import ProfileReport
 from splitvlm.plan.named import named_plan, with_cache_ref
 from splitvlm.plan.plan import TIERS, Plan, Precision, Tier
 from splitvlm.plan.planner import Measurement, Planner, Transfer
+from splitvlm.plan.presets import Preset
 from splitvlm.plan.profiles import ComputeProfile
 from splitvlm.plan.request import PlanRequest, Policy
-from splitvlm.service.tier_service import GrpcForwarder, merge_profiles
+from splitvlm.service.tier_service import GrpcForwarder
 from splitvlm.stages import StageGraph
 
 REFRESH_S = 2.0
@@ -64,11 +66,11 @@ class EdgePlanner:
         self._task: asyncio.Task[None] | None = None
 
     @classmethod
-    async def create(cls, graph: StageGraph, own_profile: dict[str, Any],
+    async def create(cls, graph: StageGraph, own_profile: ProfileReport,
                      accuracy: AccuracyTable, next_hop: GrpcForwarder | None,
                      edge_precision: Precision, calibration: Calibration | None = None
                      ) -> EdgePlanner:
-        profile = ComputeProfile.from_dict(graph, own_profile)
+        profile = ComputeProfile.from_report(graph, own_profile)
         links = LinkSet(LinkEstimator(Link.EDGE_FOG, *UNKNOWN_LINK, assumed=True),
                         LinkEstimator(Link.FOG_CLOUD, *UNKNOWN_LINK, assumed=True))
         load = LoadTracker(slots={Tier.FOG: ENGINE_SLOTS, Tier.CLOUD: ENGINE_SLOTS})
@@ -90,33 +92,33 @@ class EdgePlanner:
             edge_fog.observe_failure()
             fog_cloud.observe_failure()
             return
-        self.planner.cost.profile.seed(merge_profiles(json.loads(status.profile_json or "{}")))
+        if status.profile is not None:
+            self.planner.cost.profile.seed(status.profile)
         self._report_load(Tier.FOG, status)
-        if status.HasField("downstream") and status.downstream.tier:
+        if status.downstream is not None:
             self._report_load(Tier.CLOUD, status.downstream)
-        if status.next_bandwidth_bps > 0:
-            fog_cloud.reported(status.next_bandwidth_bps, status.next_rtt_s)
+        if status.next_link is not None and status.next_link.bandwidth_bps > 0:
+            fog_cloud.reported(status.next_link.bandwidth_bps, status.next_link.rtt_s)
         else:
             fog_cloud.observe_failure()
         link = await self.next_hop.link(0.0) if self.next_hop is not None else None
         if link is None:
             edge_fog.observe_failure()
         else:
-            edge_fog.reported(*link)
+            edge_fog.reported(link.bandwidth_bps, link.rtt_s)
 
-    def _report_load(self, tier: Tier, status: Any) -> None:
-        self.planner.cost.load.report(tier, max(int(status.queued), 0),
-                                      max(int(status.running or status.active), 0))
+    def _report_load(self, tier: Tier, status: TierStatus) -> None:
+        self.planner.cost.load.report(tier, max(status.engine.queued, 0), max(status.busy, 0))
 
     def _maybe_refresh(self) -> None:
         if time.monotonic() - self._refreshed > REFRESH_S and (
                 self._task is None or self._task.done()):
             self._task = asyncio.get_running_loop().create_task(self.refresh())
 
-    def choose(self, name: str, question: str, policy: list[str], preset: str,
-               image_bytes: int, png_bytes: int, deadline_s: float, cache_hit: bool,
-               image_mpix: float | None = None) -> tuple[Plan, str]:
-        """The named plan, or (name 'auto') the planner's choice, with its explanation."""
+    def choose(self, name: str, question: str, policies: frozenset[Policy],
+               preset: Preset | None, image_bytes: int, png_bytes: int, deadline_s: float,
+               cache_hit: bool, image_mpix: float | None = None) -> tuple[Plan, str]:
+        """The named plan, or (name '' / 'auto') the planner's choice, with its explanation."""
         self._maybe_refresh()
         if name and name not in (AUTO, AUTO_FIXED):
             plan = self._calibrated(named_plan(name, self.graph, self.edge_precision), name,
@@ -124,8 +126,8 @@ class EdgePlanner:
             plan = with_cache_ref(plan, self.graph) if cache_hit else plan
             return plan, f"fixed plan {plan.name}: {plan.describe(self.graph)}"
         request = PlanRequest(question, image_bytes, png_bytes=png_bytes, image_mpix=image_mpix,
-                              deadline_s=deadline_s, policy=frozenset(Policy(p) for p in policy),
-                              preset=preset or None, cache_hit_at_fog=cache_hit)
+                              deadline_s=deadline_s, policy=policies, preset=preset,
+                              cache_hit_at_fog=cache_hit)
         decision = self.planner.plan(request, cascades=name != AUTO_FIXED)
         return decision.plan, decision.explain()
 
@@ -149,17 +151,18 @@ class EdgePlanner:
         if plan.escalation is not None:
             ran = plan.escalated(self.graph) if result.escalated else replace(plan,
                                                                              escalation=None)
-            plan = replace(ran, predicted={})
+            plan = replace(ran, predicted=None)
             if result.escalated:
-                timings = [t for t in timings if not (t.tier == Tier.EDGE.value
-                                                      and t.stage == "prefill..decode")]
+                timings = [t for t in timings if not (t.tier is Tier.EDGE
+                                                      and t.start == self.graph.prefill)]
         stage_s: dict[int, float] = {}
         for timing in timings:
-            stage_s.update(self._spread(Tier(timing.tier), timing.stage, timing.seconds, plan))
-        transfers = tuple(Transfer(Link(li.link), li.bytes, li.seconds) for li in result.links
+            stage_s.update(self._spread(timing, plan))
+        transfers = tuple(Transfer(li.link, li.bytes, li.seconds) for li in result.links
                           if li.bytes > 0)
         decode_s = stage_s.pop(self.graph.decode, 0.0)
-        batch = max(int(float(result.status.get("running", 1) or 1)), 1)
+        status = result.status
+        batch = max(status.engine.running, 1) if status is not None else 1
         accounted = sum(t.seconds for t in result.timings) + sum(li.seconds
                                                                  for li in result.links)
         self.planner.record(plan, Measurement(latency_s, stage_s, transfers,
@@ -167,24 +170,18 @@ class EdgePlanner:
                                               overhead_s=latency_s - accounted,
                                               image_mpix=image_mpix))
         lm = plan.lm_tier
-        if lm is not Tier.EDGE:
-            self.planner.cost.load.report(lm, int(float(result.status.get("queued", 0) or 0)),
-                                          int(float(result.status.get("running", 0) or 0)))
+        if lm is not Tier.EDGE and status is not None:
+            self.planner.cost.load.report(lm, status.engine.queued, status.engine.running)
 
-    def _spread(self, tier: Tier, stages: str, seconds: float, plan: Plan) -> dict[int, float]:
+    def _spread(self, timing: StageTiming, plan: Plan) -> dict[int, float]:
         """A measured stage range -> per-stage seconds, split as the profile predicts."""
-        names = [s.name for s in self.graph.stages]
-        if stages == "prefill..decode":  # prefill as profiled, the rest is decoding
-            prefill_s = min(self.planner.cost.profile.prefill_s(tier) or 0.0, seconds)
-            return {self.graph.prefill: prefill_s,
-                    self.graph.decode: seconds - prefill_s}
-        first, _, last = stages.partition("..")
-        start, stop = names.index(first), names.index(last or first) + 1
+        tier, seconds, profile = timing.tier, timing.seconds, self.planner.cost.profile
+        if timing.start == self.graph.prefill:  # prefill as profiled, the rest is decoding
+            prefill_s = min(profile.prefill_s(tier) or 0.0, seconds)
+            return {self.graph.prefill: prefill_s, self.graph.decode: seconds - prefill_s}
         step = next(s for s in plan.steps if s.tier is tier)
-        predicted = [self.planner.cost.profile.stage_s(tier, i, step.precision) or 0.0
-                     for i in range(start, stop)]
+        predicted = [profile.stage_s(tier, i, step.precision) or 0.0 for i in timing.stages]
         total = sum(predicted)
         if total <= 0:
-            return {i: seconds / (stop - start) for i in range(start, stop)}
-        return {i: seconds * p / total for i, p in zip(range(start, stop), predicted,
-                                                      strict=True)}
+            return {i: seconds / len(timing.stages) for i in timing.stages}
+        return {i: seconds * p / total for i, p in zip(timing.stages, predicted, strict=True)}

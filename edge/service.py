@@ -20,8 +20,8 @@ import numpy as np
 
 from edge.l1 import EdgeL1
 from splitvlm.data.camera import decode_image, downscale, encode_image
-from splitvlm.data.tokenizer import Tokenizer
-from splitvlm.errors import BadRequest, ImageNotHeld
+from splitvlm.data.tokenizer import Tokenizer, normalize
+from splitvlm.errors import BadRequest, ImageNotHeld, NotAvailable, QuestionError
 from splitvlm.executor import (
     CacheMissEvent,
     Executor,
@@ -32,14 +32,20 @@ from splitvlm.executor import (
     TokenEvent,
 )
 from splitvlm.plan.named import without_cache_ref
-from splitvlm.plan.plan import Plan
-from splitvlm.plan.presets import PRESETS
+from splitvlm.plan.plan import Plan, Tier
+from splitvlm.plan.presets import Preset
 from splitvlm.plan.request import Policy
-from splitvlm.service.convert import plan_to_pb
+from splitvlm.service.convert import (
+    POLICY,
+    PRESET,
+    AnswerFields,
+    answer_to_pb,
+    plan_choice_to_pb,
+)
 from splitvlm.service.errors import abort
 from splitvlm.service.tier_service import deadline_from, request_id_of
 from splitvlm.stages import MAX_ANSWER_TOKENS
-from splitvlm.v1 import edge_pb2, edge_pb2_grpc, tier_pb2, wire_pb2
+from splitvlm.v1 import edge_pb2, edge_pb2_grpc, tier_pb2
 from splitvlm.wire import feature_key
 from splitvlm.wire.codecs import Encoding
 
@@ -50,12 +56,24 @@ log = logging.getLogger("splitvlm.edge")
 class EdgeBrain(Protocol):
     """What the edge tier decides: plans (named or planned), its L1, learning from answers."""
 
-    def choose(self, name: str, question: str, policy: list[str], preset: str,
-               image_bytes: int, png_bytes: int, deadline_s: float, cache_hit: bool,
-               image_mpix: float | None) -> tuple[Plan, str]: ...
+    def choose(self, name: str, question: str, policies: frozenset[Policy],
+               preset: Preset | None, image_bytes: int, png_bytes: int, deadline_s: float,
+               cache_hit: bool, image_mpix: float | None) -> tuple[Plan, str]: ...
 
     def record(self, plan: Plan, result: ResultEvent, latency_s: float,
                image_mpix: float | None) -> None: ...
+
+
+@dataclass(frozen=True)
+class Ask:
+    """An AskRequest, checked: what the edge runs."""
+
+    question: str  # normalised (splitvlm.data.tokenizer.normalize)
+    plan_name: str
+    policies: frozenset[Policy]
+    preset: Preset | None  # None: the planner's default
+    max_new_tokens: int
+    no_cache: bool
 
 
 @dataclass(frozen=True)
@@ -70,42 +88,42 @@ class Prepared:
     mpix: float | None  # megapixels of the image as sent (None: a key-only turn)
 
 
-class EdgeServicer(edge_pb2_grpc.EdgeServicer):
+class EdgeServicer(edge_pb2_grpc.EdgeServiceServicer):
     def __init__(self, executor: Executor, brain: EdgeBrain, l1: EdgeL1,
                  max_image_bytes: int) -> None:
         self.executor, self.brain, self.l1 = executor, brain, l1
         self.max_image_bytes = max_image_bytes
         self.tokenizer = Tokenizer()
-        self.size = executor.graph.image_size
+        self.graph = executor.graph
 
-    def validate(self, request: edge_pb2.AskRequest) -> None:
+    def validate(self, request: edge_pb2.AskRequest) -> Ask:
+        """The request's fields, checked and typed; BadRequest naming the first bad one."""
         if not request.image and not request.image_key:
             raise BadRequest("image is empty; send JPEG or PNG bytes (or an earlier image_key)")
         if len(request.image) > self.max_image_bytes:
             raise BadRequest(f"image is {len(request.image)} bytes, over the limit of "
                              f"{self.max_image_bytes}; downscale it or raise max_payload_bytes")
-        if not request.question.strip():
-            raise BadRequest("question is empty; ask something about the image")
         if len(request.question) > MAX_QUESTION_CHARS:
-            raise BadRequest(f"question is {len(request.question)} characters; the limit is "
-                             f"{MAX_QUESTION_CHARS}")
-        self.tokenizer.encode(request.question)  # QuestionError names unknown words
-        if request.preset and request.preset not in PRESETS:
-            raise BadRequest(f"preset={request.preset!r}; expected one of {sorted(PRESETS)}")
-        unknown = sorted(set(request.policy) - {p.value for p in Policy})
-        if unknown:
-            raise BadRequest(f"policy {unknown} unknown; policies are "
-                             f"{[p.value for p in Policy]}")
+            raise QuestionError(f"question is {len(request.question)} characters; the limit "
+                                f"is {MAX_QUESTION_CHARS}")
+        question = normalize(request.question)
+        if not question:
+            raise QuestionError("question is empty; ask something about the image")
+        self.tokenizer.encode(question)  # QuestionError names unknown words
         if not 0 <= request.max_new_tokens <= MAX_ANSWER_TOKENS:
             raise BadRequest(f"max_new_tokens={request.max_new_tokens}; allowed 0.."
                              f"{MAX_ANSWER_TOKENS} (0 = the default, {MAX_ANSWER_TOKENS})")
+        policies = frozenset(POLICY.from_pb(p, "policies") for p in request.policies)
+        preset = None if request.preset == 0 else PRESET.from_pb(request.preset, "preset")
+        return Ask(question, request.plan_name, policies, preset,
+                   request.max_new_tokens or MAX_ANSWER_TOKENS, request.no_cache)
 
     def prepare(self, request: edge_pb2.AskRequest) -> Prepared:
         """The image decoded and downscaled, or (a key-only turn) taken from the L1."""
         t0 = time.perf_counter()
         if request.image:
             decoded = decode_image(request.image)  # (H, W, 3) uint8 as the camera sent it
-            pixels = downscale(decoded, self.size)  # (S, S, 3) uint8
+            pixels = downscale(decoded, self.graph.image_size)  # (S, S, 3) uint8
             key = feature_key(pixels, self.executor.compute.visual_version)
             png = encode_image(pixels, "PNG")
             self.l1.remember(key, pixels, png)
@@ -129,24 +147,28 @@ class EdgeServicer(edge_pb2_grpc.EdgeServicer):
         except Exception as exc:  # noqa: BLE001 - every failure gets its status (bugs INTERNAL)
             await abort(context, exc, request_id, log)
 
+    def _choice(self, plan: Plan, explanation: str) -> edge_pb2.AskEvent:
+        names = [s.name for s in self.graph.stages]
+        return edge_pb2.AskEvent(plan=plan_choice_to_pb(plan, explanation, names))
+
     async def _ask(self, request: edge_pb2.AskRequest, deadline: float | None,
                    request_id: str) -> AsyncIterator[edge_pb2.AskEvent]:
         started = time.perf_counter()
-        self.validate(request)
+        ask = self.validate(request)
         prepared = self.prepare(request)
         image, pixels, key = prepared.image, prepared.pixels, prepared.key
-        hit = not request.no_cache and self.l1.at_fog(key)
+        hit = not ask.no_cache and self.l1.at_fog(key)
         budget_s = math.inf if deadline is None else max(deadline - time.monotonic(), 1e-3)
         plan, explanation = self.brain.choose(
-            request.plan, request.question, list(request.policy), request.preset, len(image),
+            ask.plan_name, ask.question, ask.policies, ask.preset, len(image),
             prepared.png_bytes, budget_s, hit, prepared.mpix)
-        yield edge_pb2.AskEvent(plan=plan_to_pb(plan))
+        yield self._choice(plan, explanation)
         words: list[str] = []
         result: ResultEvent | None = None
         for _attempt in range(2):
-            run = Request(plan, request.question, Payload(0, Encoding.IMAGE, image=image),
-                          request.max_new_tokens or MAX_ANSWER_TOKENS, key, deadline,
-                          pixels[None], request_id)
+            run = Request(plan, ask.question, Payload(0, Encoding.IMAGE, image=image),
+                          ask.max_new_tokens, key, deadline, pixels[None], request_id,
+                          ask.policies)
             miss = False
             async for event in self.executor.execute(run):
                 if isinstance(event, TokenEvent):
@@ -161,19 +183,15 @@ class EdgeServicer(edge_pb2_grpc.EdgeServicer):
             self.l1.mark_at_fog(key, False)  # the fog evicted it: send the tensor this time
             plan = without_cache_ref(plan)
             explanation += "\n  cache miss at the fog: re-sent the visual tokens"
+            yield self._choice(plan, explanation)
         if result is None:
-            raise BadRequest("the plan finished without an answer (cache miss twice)")
-        if result.cached_at == "fog":
+            raise NotAvailable("the plan finished without an answer (cache miss twice)")
+        if result.cached_at is Tier.FOG:
             self.l1.mark_at_fog(key)
         latency_s = time.perf_counter() - started
-        result.timings.insert(0, StageTiming("edge", "preprocess", prepared.preprocess_s))
+        result.timings.insert(0, StageTiming(Tier.EDGE, self.graph.preprocess,
+                                             self.graph.patch_embed, prepared.preprocess_s))
         self.brain.record(plan, result, latency_s, prepared.mpix)
-        yield edge_pb2.AskEvent(answer=edge_pb2.Answer(
-            text=" ".join(words), plan=plan_to_pb(plan),
-            timings=[wire_pb2.StageTiming(tier=t.tier, stage=t.stage, seconds=t.seconds)
-                     for t in result.timings],
-            links=[wire_pb2.LinkTransfer(link=li.link, bytes=li.bytes, seconds=li.seconds)
-                   for li in result.links],
-            latency_s=latency_s, image_key=key, explanation=explanation,
-            escalated=result.escalated, edge_confidence=result.confidence,
-            request_id=request_id))
+        yield edge_pb2.AskEvent(answer=answer_to_pb(AnswerFields(
+            " ".join(words), result.timings, result.links, latency_s, key, result.escalated,
+            result.confidence, request_id)))

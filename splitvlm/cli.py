@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -17,6 +18,7 @@ from pathlib import Path
 from splitvlm.errors import ConfigError, SplitVLMError
 
 Handler = Callable[[argparse.Namespace], int]
+LOG_LEVELS = ("debug", "info", "warning", "error")
 
 
 def _train(args: argparse.Namespace) -> int:
@@ -71,6 +73,8 @@ def _serve(args: argparse.Namespace) -> int:
 
     config = load_config(args.tier, Path(args.config) if args.config else None,
                          port=args.port, next_hop=args.next_hop)
+    logging.basicConfig(level=args.log_level.upper(), stream=sys.stderr,
+                        format="%(asctime)s %(name)s %(levelname)s %(message)s")
     run_service(config, builder_for(config.tier))
     return 0
 
@@ -80,7 +84,9 @@ def _ask(args: argparse.Namespace) -> int:
 
     with Client(args.edge) as client:
         answer = client.ask(Path(args.image), args.question, plan=args.plan,
-                            deadline_s=args.deadline, policy=args.policy or ())
+                            deadline_s=args.deadline, policy=args.policy or (),
+                            preset=args.preset, max_new_tokens=args.max_new_tokens,
+                            no_cache=args.no_cache)
     print(json.dumps(answer.to_dict(), indent=2) if args.json else answer.report())
     return 0
 
@@ -109,11 +115,24 @@ def _testbed(args: argparse.Namespace) -> int:
     return testbed_main([args.action, *args.options])
 
 
+def version() -> str:
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as package_version
+
+    try:
+        return package_version("splitvlm")
+    except PackageNotFoundError:  # run from a source tree that is not installed
+        return "unknown"
+
+
 def parser() -> argparse.ArgumentParser:
     from splitvlm.checkpoints import CHECKPOINT_DIR
+    from splitvlm.plan.presets import Preset
+    from splitvlm.plan.request import Policy
 
     p = argparse.ArgumentParser(prog="splitvlm", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--version", action="version", version=f"splitvlm {version()}")
     sub = p.add_subparsers(dest="command", required=True)
 
     s = sub.add_parser("train", help="train the visual side and the three LMs")
@@ -129,16 +148,17 @@ def parser() -> argparse.ArgumentParser:
     s.set_defaults(func=_train)
 
     s = sub.add_parser("eval", help="accuracy per question type on the held-out set")
-    s.add_argument("--lm", choices=["edge", "fog", "cloud"])
+    s.add_argument("--lm", choices=["edge", "fog", "cloud"], help="the LM to evaluate")
     s.add_argument("--table", action="store_true",
                    help="every LM x vision precision; writes CHECKPOINTS/accuracy.json")
     s.add_argument("--calibrate", action="store_true",
                    help="cascade calibration on its own question set: the edge LM's "
                         "confidence against every LM's correctness; writes "
                         "CHECKPOINTS/calibration.json")
-    s.add_argument("--vision", choices=["fp32", "int8"], default="fp32")
-    s.add_argument("--per-type", type=int, default=200)
-    s.add_argument("--json", action="store_true")
+    s.add_argument("--vision", choices=["fp32", "int8"], default="fp32",
+                   help="the visual side's precision (int8: the edge's ONNX graphs)")
+    s.add_argument("--per-type", type=int, default=200, help="held-out questions per type")
+    s.add_argument("--json", action="store_true", help="print the result as JSON")
     s.add_argument("--checkpoints", default=str(CHECKPOINT_DIR), help="checkpoint directory")
     s.set_defaults(func=_eval)
 
@@ -148,35 +168,49 @@ def parser() -> argparse.ArgumentParser:
     s.set_defaults(func=_export)
 
     s = sub.add_parser("profile", help="per-stage parameters, FLOPs, bytes and latency")
-    s.add_argument("--json", action="store_true")
-    s.add_argument("--runs", type=int, default=30)
+    s.add_argument("--json", action="store_true", help="print the report as JSON")
+    s.add_argument("--runs", type=int, default=30, help="timed runs per measurement")
     s.add_argument("--checkpoints", default=str(CHECKPOINT_DIR), help="checkpoint directory")
     s.set_defaults(func=_profile)
 
     s = sub.add_parser("serve", help="run one tier's gRPC service")
-    s.add_argument("tier", choices=["edge", "fog", "cloud"])
-    s.add_argument("--config", default="", help="TOML file ([service] table)")
-    s.add_argument("--port", type=int, default=None)
+    s.add_argument("tier", choices=["edge", "fog", "cloud"], help="which tier to serve")
+    s.add_argument("--config", default="", help="TOML file ([service] table; deploy/TIER.toml)")
+    s.add_argument("--port", type=int, default=None, help="port to listen on (0: any free)")
     s.add_argument("--next-hop", default=None, help="HOST:PORT of the next tier")
+    s.add_argument("--log-level", default="info", choices=LOG_LEVELS,
+                   help="info: one line per request; debug: more; warning: problems only")
     s.set_defaults(func=_serve)
 
     s = sub.add_parser("ask", help="ask the edge a question about an image")
     s.add_argument("--edge", required=True, help="HOST:PORT of the edge service")
-    s.add_argument("image")
-    s.add_argument("question")
-    s.add_argument("--plan", default="auto")
-    s.add_argument("--policy", action="append", help="e.g. pixels_stay_on_edge")
-    s.add_argument("--deadline", type=float, default=30.0, help="seconds")
-    s.add_argument("--json", action="store_true")
+    s.add_argument("image", help="a JPEG or PNG file")
+    s.add_argument("question", help="in the vocabulary and grammar of docs/questions.md")
+    s.add_argument("--plan", default="auto",
+                   help="auto (the planner), auto:fixed (no cascades) or a named plan, e.g. "
+                        "edge-only, fog-all, split-2, cascade-cloud@0.9")
+    s.add_argument("--policy", action="append", choices=[p.value for p in Policy],
+                   help="what may not leave the edge (repeatable)")
+    s.add_argument("--preset", choices=[p.value for p in Preset],
+                   help="the planner's weights (default: the edge's)")
+    s.add_argument("--max-new-tokens", type=int, default=0,
+                   help="answer tokens at most (default 0: the tiers' limit)")
+    s.add_argument("--no-cache", action="store_true",
+                   help="bypass the feature cache: always send what the plan computes")
+    s.add_argument("--deadline", type=float, default=30.0,
+                   help="seconds the request may take (also the planner's budget)")
+    s.add_argument("--json", action="store_true", help="the answer as JSON")
     s.set_defaults(func=_ask)
 
     s = sub.add_parser("demo", help="edge + fog + cloud in one process on bundled images")
-    s.add_argument("--plan", action="append", help="plans to show (default: a selection)")
+    s.add_argument("--plan", action="append",
+                   help="ask every question under this plan (repeatable: in turn); default "
+                        "auto, then one question under each fixed plan")
     s.set_defaults(func=_demo)
 
     s = sub.add_parser("bench", help="benchmarks: baseline and ours in one run, with ratios")
     s.add_argument("name", choices=["wire", "split", "cache", "batch", "cascade"])
-    s.add_argument("--json", action="store_true")
+    s.add_argument("--json", action="store_true", help="print the result as JSON")
     s.add_argument("--plot", default="", help="write a plot to this PNG file")
     s.add_argument("extra", nargs=argparse.REMAINDER,
                    help="benchmark-specific options, e.g. --change (`-- --help` lists them)")

@@ -17,6 +17,7 @@ crosses a link). No torch here: the edge plans with it.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import cached_property
@@ -231,7 +232,14 @@ class StageGraph:
 
     def describe(self, start: int, stop: int) -> str:
         """'vision[2]..decode' for a stage range [start, stop); '-' when empty."""
-        if start >= stop:
-            return "-"
-        names = [s.name for s in self.stages]
-        return names[start] if stop - start == 1 else f"{names[start]}..{names[stop - 1]}"
+        return describe_range([s.name for s in self.stages], start, stop)
+
+
+def describe_range(names: Sequence[str], start: int, stop: int) -> str:
+    """'vision[2]..decode' for the stages [start, stop) of a graph whose names are `names`;
+    '-' when empty; 'start..stop' when the names do not cover it."""
+    if start >= stop:
+        return "-"
+    if not 0 <= start < stop <= len(names):
+        return f"{start}..{stop}"
+    return names[start] if stop - start == 1 else f"{names[start]}..{names[stop - 1]}"

@@ -54,7 +54,7 @@ from splitvlm.data.camera import encode_image
 from splitvlm.data.sets import held_out_set
 from splitvlm.embedded import embedded_cluster
 from splitvlm.processes import start_cluster
-from splitvlm.sdk.client import AsyncClient
+from splitvlm.sdk import AnswerEvent, AsyncClient, TokenEvent
 from splitvlm.v1 import tier_pb2, tier_pb2_grpc
 
 PLAN = "edge-vision+cloud-lm"
@@ -138,13 +138,13 @@ async def ask_one(client: AsyncClient, request: BenchRequest, max_new_tokens: in
     t0 = time.perf_counter()
     async for event in client.stream(request.image, request.question, plan=PLAN,
                                      deadline_s=DEADLINE_S, max_new_tokens=max_new_tokens):
-        if event.HasField("token"):
+        if isinstance(event, TokenEvent):
             if not tokens:
                 ttft_s = time.perf_counter() - t0
-            tokens.append(event.token.id)
-        elif event.HasField("answer"):
+            tokens.append(event.id)
+        elif isinstance(event, AnswerEvent):
             for t in event.answer.timings:
-                key = f"{t.tier}:{t.stage}"
+                key = f"{t.tier}:{t.name}"
                 stages[key] = stages.get(key, 0.0) + t.seconds
             for link in event.answer.links:
                 key = f"link:{link.link}"
@@ -213,7 +213,7 @@ def summary(phase: PhaseRun) -> dict[str, Any]:
 async def cloud_batch_mean(cloud_target: str) -> float:
     """The cloud engine's mean decode batch since it started, from its Tier Status RPC."""
     async with grpc.aio.insecure_channel(cloud_target) as channel:
-        status = await tier_pb2_grpc.TierStub(channel).Status(tier_pb2.StatusRequest())
+        status = await tier_pb2_grpc.TierServiceStub(channel).Status(tier_pb2.StatusRequest())
     return float(status.batch_mean)
 
 

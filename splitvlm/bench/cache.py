@@ -77,13 +77,14 @@ def _vision_runs(cluster: ProcessCluster) -> int:
     total = 0
     for tp in cluster.tiers.values():
         with grpc.insecure_channel(tp.target) as channel:
-            total += tier_pb2_grpc.TierStub(channel).Status(tier_pb2.StatusRequest()).vision_runs
+            stub = tier_pb2_grpc.TierServiceStub(channel)
+            total += stub.Status(tier_pb2.StatusRequest()).vision_runs
     return total
 
 
 def _rtt_s(target: str, n: int = 20) -> float:
     with grpc.insecure_channel(target) as channel:
-        stub = tier_pb2_grpc.TierStub(channel)
+        stub = tier_pb2_grpc.TierServiceStub(channel)
         stub.Probe(tier_pb2.ProbeRequest())
         times = []
         for _ in range(n):

@@ -28,7 +28,9 @@ from tqdm import tqdm
 from splitvlm.bench.split_workload import BenchRequest
 from splitvlm.errors import SplitVLMError
 from splitvlm.evaluate import normalise
-from splitvlm.plan.plan import Plan
+from splitvlm.executor.builders import visual_meta
+from splitvlm.plan.forecast import Forecast
+from splitvlm.plan.plan import Plan, Tier
 from splitvlm.plan.qtype import ANSWER_TOKENS, classify
 from splitvlm.sdk import Answer, Client
 from splitvlm.testbed import Testbed
@@ -110,6 +112,7 @@ class TierBed:
 
     def __init__(self, profile: Profile, options: BedOptions) -> None:
         self.profile, self.options = profile, options
+        self.graph = visual_meta(options.checkpoints)[0]
         directory = state_dir(options.prefix)
         services = tier_services(options.ports, options.prefix, directory,
                                  checkpoint_dir=str(options.checkpoints), threads=options.threads)
@@ -158,14 +161,15 @@ class TierBed:
         cpu1 = self.cpu.read()
         edge_s = (cpu1 - cpu0 if cpu0 is not None and cpu1 is not None
                   else _edge_timings_s(answer))
-        predicted = answer.plan.predicted if plan == "auto" else {}
+        predicted = answer.plan.predicted if plan == "auto" else None
         return Run(label, request.index, latency_s,
                    normalise(answer.text) == normalise(request.answer), answer.bytes_per_link,
-                   edge_s, predicted.get("latency_s"), answer.plan.name,
+                   edge_s, None if predicted is None else predicted.latency_s, answer.plan.name,
                    edge_wall_s=_edge_timings_s(answer),
-                   predicted_edge_s=predicted.get("edge_compute_s"),
+                   predicted_edge_s=None if predicted is None else predicted.edge_compute_s,
                    words=len(answer.text.split()),
-                   predicted_adjusted_s=length_adjusted(predicted, request.question,
+                   predicted_adjusted_s=length_adjusted(predicted, self.graph.decode,
+                                                        request.question,
                                                         len(answer.text.split())),
                    placement=placement(answer.plan),
                    signature=placement(answer.plan, precision=True) + escalated_to(answer),
@@ -251,14 +255,16 @@ def escalated_to(answer: Answer) -> str:
     return f" => {up.tier.value}" if answer.escalated and up is not None else ""
 
 
-def length_adjusted(predicted: dict[str, float], question: str, words: int) -> float | None:
+def length_adjusted(predicted: Forecast | None, decode_stage: int, question: str, words: int
+                    ) -> float | None:
     """The predicted latency re-priced for the answer length the LM actually produced: the
     cost model decodes the question type's typical length (ANSWER_TOKENS, end included) at its
     per-token price; the answer had `words` tokens + the end (or ran to the limit). Separates a
     wrong length (random weights never stop early) from the rest of the model."""
-    latency_s, decode_s = predicted.get("latency_s"), predicted.get("stage.decode.s")
-    if latency_s is None:
+    if predicted is None:
         return None
+    latency_s = predicted.latency_s
+    decode_s = predicted.stage_s(decode_stage)
     expected = ANSWER_TOKENS[classify(question)]
     if not decode_s or expected <= 0:
         return latency_s
@@ -266,7 +272,7 @@ def length_adjusted(predicted: dict[str, float], question: str, words: int) -> f
 
 
 def _edge_timings_s(answer: Answer) -> float:
-    return sum(t.seconds for t in answer.timings if t.tier == "edge")
+    return sum(t.seconds for t in answer.timings if t.tier is Tier.EDGE)
 
 
 def _median(values: Sequence[float | None]) -> float | None:

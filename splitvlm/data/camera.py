@@ -49,7 +49,10 @@ def decode_image(data: bytes) -> np.ndarray:
         with Image.open(io.BytesIO(data)) as img:
             img.load()
             return np.asarray(img.convert("RGB"))
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+    except UnidentifiedImageError as exc:
+        raise ImageError(f"cannot decode {len(data)} image bytes as JPEG/PNG: not an image "
+                         f"format PIL knows (they start {data[:8]!r})") from exc
+    except (OSError, SyntaxError, ValueError) as exc:
         raise ImageError(
             f"cannot decode {len(data)} image bytes as JPEG/PNG ({exc})"
         ) from exc

@@ -19,6 +19,7 @@ from splitvlm.executor.compute import (
     TierCompute,
     TokenGenerator,
 )
+from splitvlm.executor.status import EngineLoad
 from splitvlm.plan.plan import Precision
 from splitvlm.stages import StageGraph
 
@@ -77,9 +78,9 @@ def engine_compute(checkpoints: Path, lm_tier: str, threads: int, max_batch: int
     compute = torch_compute(checkpoints, None, threads, EngineGenerator(engine))
     compute.lm_name = lm_tier
 
-    def stats() -> dict[str, float]:
+    def stats() -> EngineLoad:
         s = engine.stats()
-        return {"queued": s.waiting, "batch_mean": s.batch_mean, "running": s.running}
+        return EngineLoad(s.waiting, s.running, s.batch_mean)
 
     compute.stats = stats
     engine.start()

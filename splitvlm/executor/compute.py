@@ -16,6 +16,7 @@ import numpy as np
 
 from splitvlm.data.camera import preprocess
 from splitvlm.errors import BadRequest
+from splitvlm.executor.status import EngineLoad
 from splitvlm.plan.plan import Precision
 from splitvlm.stages import StageGraph
 
@@ -102,7 +103,7 @@ class TierCompute:
     runners: dict[Precision, VisualRunner] = field(default_factory=dict)
     lm: TokenGenerator | None = None
     lm_name: str = ""  # which LM of the family this tier runs (edge | fog | cloud)
-    stats: Callable[[], dict[str, float]] | None = None  # the LM engine's load, for status
+    stats: Callable[[], EngineLoad] | None = None  # the LM engine's load, for status
     scorer: AnswerScorer | None = None  # the LM with confidences (the edge, for cascades)
 
     def segments(self, start: int, stop: int, precision: Precision

@@ -13,7 +13,7 @@ import asyncio
 import time
 from collections.abc import AsyncIterator
 from dataclasses import replace
-from typing import Any, Protocol
+from typing import Protocol
 
 import numpy as np
 
@@ -32,7 +32,10 @@ from splitvlm.executor.messages import (
     StageTiming,
     TokenEvent,
 )
-from splitvlm.plan.plan import TIERS, Step, Tier, escalates
+from splitvlm.executor.status import EngineLoad, TierStatus
+from splitvlm.plan.links import outgoing
+from splitvlm.plan.measured import ProfileReport
+from splitvlm.plan.plan import Step, Tier, escalates
 from splitvlm.stages import MAX_ANSWER_TOKENS
 from splitvlm.wire import decode, encode
 from splitvlm.wire.codecs import Encoding, codec
@@ -50,10 +53,6 @@ class Forwarder(Protocol):
         ...
 
 
-def link_name(sender: Tier) -> str:
-    return f"{sender}-{TIERS[sender.order + 1]}"
-
-
 class Executor:
     def __init__(
         self, tier: Tier, compute: TierCompute, forwarder: Forwarder | None = None,
@@ -64,7 +63,7 @@ class Executor:
         self.tokenizer = Tokenizer()
         self.active = 0
         self.vision_runs = 0  # executions of vision stages (a cache hit needs none)
-        self.profile: dict[str, Any] = {}  # measured at start-up (measure.measure_tier)
+        self.profile = ProfileReport()  # measured at start-up (measure.measure_tier)
 
     async def execute(self, request: Request) -> AsyncIterator[Event]:
         """Run a request; yields TokenEvents, then exactly one ResultEvent (or a CacheMiss)."""
@@ -164,8 +163,7 @@ class Executor:
             if first > self.graph.preprocess:
                 self.vision_runs += 1
             value = await asyncio.to_thread(runner.run, value, first, last)
-            timings.append(StageTiming(self.tier, self.graph.describe(first, last),
-                                       time.perf_counter() - t0))
+            timings.append(StageTiming(self.tier, first, last, time.perf_counter() - t0))
         return value
 
     def _remember(self, request: Request, cut: int, value: np.ndarray | bytes) -> bool:
@@ -197,7 +195,8 @@ class Executor:
             from splitvlm.data.camera import encode_image
 
             return Payload(cut, encoding, image=encode_image(value[0], "PNG"))
-        return Payload(cut, encoding, tensor=encode(value.astype(np.float32), encoding))
+        tensor = encode(value.astype(np.float32), encoding)
+        return Payload(cut, tensor.encoding, tensor=tensor)  # as applied (lz4 may fall back)
 
     async def _generate(
         self, request: Request, visual: np.ndarray | bytes, timings: list[StageTiming],
@@ -216,9 +215,13 @@ class Executor:
                 break
             if (word := self._word(token)) is not None:
                 yield word
-        timings.append(StageTiming(self.tier, "prefill..decode", time.perf_counter() - t0))
+        timings.append(self._lm_timing(time.perf_counter() - t0))
         yield ResultEvent(timings, [], time.perf_counter() - started, self.status(),
-                          self.tier.value if cached else "", n)
+                          self.tier if cached else None, n)
+
+    def _lm_timing(self, seconds: float) -> StageTiming:
+        lm = self.graph.lm_stages
+        return StageTiming(self.tier, lm.start, lm.stop, seconds)
 
     def _word(self, token: int) -> TokenEvent | None:
         """A token as a streamed word; None for markers (as Tokenizer.decode reads them)."""
@@ -241,7 +244,7 @@ class Executor:
         prompt = self.tokenizer.encode(request.question) + [self.tokenizer.ans_id]
         t0 = time.perf_counter()
         ids, confidence = await self.compute.scorer.answer(visual, prompt, request.max_new_tokens)
-        timings.append(StageTiming(self.tier, "prefill..decode", time.perf_counter() - t0))
+        timings.append(self._lm_timing(time.perf_counter() - t0))
         if not escalates(confidence, up.threshold):
             for token in ids:
                 if token == self.tokenizer.eos_id:
@@ -249,8 +252,7 @@ class Executor:
                 if (word := self._word(token)) is not None:
                     yield word
             yield ResultEvent(timings, [], time.perf_counter() - started, self.status(),
-                              self.tier.value if cached else "", len(ids),
-                              confidence=confidence)
+                              self.tier if cached else None, len(ids), confidence=confidence)
             return
         upstream = replace(request, plan=request.plan.escalated(self.graph))
         payload = self._encode(self.graph.prefill, up.encoding, visual, upstream)
@@ -267,33 +269,26 @@ class Executor:
         if self.forwarder is None:
             raise BadRequest(f"the plan continues past the {self.tier} tier, which has no "
                              "next hop configured")
-        onward = Request(request.plan, request.question, payload, request.max_new_tokens,
-                         request.image_key, request.deadline)  # pixels stay here
+        onward = replace(request, payload=payload, pixels=None)  # pixels stay here
         sent = self.forwarder.wire_bytes(onward)
         t0 = time.perf_counter()
         async for event in self.forwarder.execute(onward):
             if isinstance(event, ResultEvent):
                 call_s = time.perf_counter() - t0
                 network = max(call_s - event.busy_s, 0.0)
-                event.links.insert(0, LinkTransfer(link_name(self.tier), sent, network))
+                event.links.insert(0, LinkTransfer(outgoing(self.tier), sent, network))
                 event.timings[:0] = timings
                 # the whole time here and below, the next tier's own link included: what the
                 # tier before us subtracts from its call time to find its link's time
                 event.busy_s = busy + call_s
                 if cached:
-                    event.cached_at = self.tier.value
+                    event.cached_at = self.tier
             yield event
 
-    def status(self) -> dict[str, float | str]:
-        out: dict[str, float | str] = {"tier": self.tier.value, "active": self.active,
-                                       "visual_version": self.compute.visual_version,
-                                       "vision_runs": self.vision_runs,
-                                       "max_answer_tokens": MAX_ANSWER_TOKENS}
-        if self.compute.stats is not None:
-            out |= self.compute.stats()
-        if self.cache is not None:
-            stats = self.cache.stats()
-            out |= {"cache_entries": stats.entries, "cache_bytes": stats.bytes,
-                    "cache_hit_ratio": stats.hit_ratio}
-        return out
-
+    def status(self) -> TierStatus:
+        """This tier's load, cache and limits (what every result carries)."""
+        return TierStatus(
+            self.tier, self.active,
+            self.compute.stats() if self.compute.stats is not None else EngineLoad(),
+            self.cache.stats() if self.cache is not None else None,
+            self.compute.visual_version, self.vision_runs, MAX_ANSWER_TOKENS)

@@ -1,9 +1,7 @@
 """Start-up measurement of a tier's compute: seconds per stage, prefill and per-token decode.
 
-The result is the `ComputeProfile.from_dict` format, so the planner can be seeded with it:
-
-    {"stages": {"edge": {"int8": {"vision[0]": 0.0011, ...}, "fp32": {...}}},
-     "decode": {"edge": {"1": 0.0004}}}
+The result is a `ProfileReport` (splitvlm.plan.measured), which seeds the planner and travels
+in the tier's status.
 
 Prefix-only back ends (the edge's ONNX graphs start at the pixels) are timed per prefix and
 each stage gets the difference of consecutive prefixes. Medians of a few runs: this is a
@@ -24,6 +22,7 @@ from splitvlm.data.scenes import sample_scene
 from splitvlm.data.sets import rng_for
 from splitvlm.data.tokenizer import Tokenizer
 from splitvlm.executor.compute import TierCompute
+from splitvlm.plan.measured import DecodeCost, PreprocessCost, ProfileReport, StageCost
 from splitvlm.plan.plan import Precision, Tier
 from splitvlm.stages import MAX_ANSWER_TOKENS
 
@@ -48,33 +47,32 @@ def _sample_pixels(compute: TierCompute) -> tuple[bytes, np.ndarray]:
     return jpeg, preprocess(jpeg, compute.graph.image_size)[None]  # (1, S, S, 3)
 
 
-def measure_stages(compute: TierCompute, runs: int = 5) -> dict[str, dict[str, float]]:
-    """precision -> stage name -> seconds, for every visual stage this tier can run."""
+def measure_stages(tier: Tier, compute: TierCompute, runs: int = 5) -> list[StageCost]:
+    """Seconds of every non-LM stage this tier can run, per precision."""
     graph = compute.graph
-    names = [s.name for s in graph.stages]
     jpeg, pixels = _sample_pixels(compute)
-    out: dict[str, dict[str, float]] = {}
+    out: list[StageCost] = []
     for precision, runner in compute.runners.items():
-        row = {"preprocess": _median_s(lambda: preprocess(jpeg, graph.image_size), runs)}
-        if runner.prefix_only:
+        out.append(StageCost(tier, graph.preprocess, precision,
+                             _median_s(lambda: preprocess(jpeg, graph.image_size), runs)))
+        if runner.prefix_only:  # stage k = prefix to k+1 minus prefix to k
             previous = 0.0
-            for cut in graph.tensor_cuts:
-                total = _median_s(lambda c=cut, r=runner: r.run(pixels, graph.patch_embed, c),
-                                  runs)
-                row[names[cut - 1]] = max(total - previous, MIN_STAGE_S)
+            for stage in graph.visual_stages:
+                total = _median_s(
+                    lambda s=stage, r=runner: r.run(pixels, graph.patch_embed, s + 1), runs)
+                out.append(StageCost(tier, stage, precision, max(total - previous, MIN_STAGE_S)))
                 previous = max(previous, total)
         else:
             value = pixels
             for stage in graph.visual_stages:
-                row[names[stage]] = _median_s(lambda s=stage, v=value, r=runner: r.run(v, s, s + 1),
-                                              runs)
+                out.append(StageCost(tier, stage, precision, _median_s(
+                    lambda s=stage, v=value, r=runner: r.run(v, s, s + 1), runs)))
                 value = runner.run(value, stage, stage + 1)
-        out[precision.value] = row
     return out
 
 
 async def measure_lm(compute: TierCompute, batches: tuple[int, ...] = (1,), runs: int = 3
-                     ) -> tuple[float, dict[str, float]]:
+                     ) -> tuple[float, dict[int, float]]:
     """(prefill seconds, {batch: seconds per decoded token}) of this tier's LM; batch 1 is
     always measured."""
     assert compute.lm is not None
@@ -103,41 +101,42 @@ async def measure_lm(compute: TierCompute, batches: tuple[int, ...] = (1,), runs
     prefill_s = statistics.median([(await one(1))[1] for _ in range(runs)])
     whole = [await one() for _ in range(runs)]
     _, total, n = sorted(whole, key=lambda r: r[1])[len(whole) // 2]
-    decode = {"1": max((total - prefill_s) / max(n - 1, 1), MIN_STAGE_S)}
+    decode = {1: max((total - prefill_s) / max(n - 1, 1), MIN_STAGE_S)}
     for batch in batches:
         if batch == 1:
             continue
         results = await asyncio.gather(*(one() for _ in range(batch)))
         first, total, n = max(results, key=lambda r: r[1])
-        decode[str(batch)] = max((total - first) / max(n - 1, 1), MIN_STAGE_S)
+        decode[batch] = max((total - first) / max(n - 1, 1), MIN_STAGE_S)
     return prefill_s, decode
 
 
 LARGE_IMAGE = 1536  # side of the second image preprocess is timed on (2.4 megapixels)
 
 
-def measure_preprocess(compute: TierCompute, runs: int = 3) -> list[list[float]]:
-    """[megapixels, seconds] of `preprocess` on a camera JPEG and on a large one: two points
-    of its line in image size (`ImageCost`)."""
+def measure_preprocess(tier: Tier, compute: TierCompute, runs: int = 3
+                       ) -> list[PreprocessCost]:
+    """`preprocess` of a camera JPEG and of a large one: two points of its line in image size
+    (`ImageCost`)."""
     rng = rng_for(MEASURE_STREAM, 1)
     scene = sample_scene(rng)
     points = []
     for side in (CAMERA_SIZE, LARGE_IMAGE):
         jpeg = encode_image(camera_image(scene, rng, side))
         seconds = _median_s(lambda j=jpeg: preprocess(j, compute.graph.image_size), runs)
-        points.append([side * side / 1e6, seconds])
+        points.append(PreprocessCost(tier, side * side / 1e6, seconds))
     return points
 
 
-async def measure_tier(tier: Tier, compute: TierCompute, runs: int = 5) -> dict[str, Any]:
-    """This tier's seed profile, in `ComputeProfile.from_dict` form."""
-    stages = await asyncio.to_thread(measure_stages, compute, runs)
-    doc: dict[str, Any] = {"stages": {tier.value: stages}, "decode": {},
-                           "preprocess": {tier.value: await asyncio.to_thread(
-                               measure_preprocess, compute)}}
-    if compute.lm is not None:
-        batches = (1, 8) if compute.stats is not None else (1,)  # batching engines: 2 points
-        prefill_s, decode = await measure_lm(compute, batches)
-        doc["stages"][tier.value].setdefault("fp32", {})["prefill"] = prefill_s
-        doc["decode"][tier.value] = decode
-    return doc
+async def measure_tier(tier: Tier, compute: TierCompute, runs: int = 5) -> ProfileReport:
+    """This tier's seed profile: every stage it can run, its LM, its preprocess line."""
+    stages = await asyncio.to_thread(measure_stages, tier, compute, runs)
+    points = await asyncio.to_thread(measure_preprocess, tier, compute)
+    if compute.lm is None:
+        return ProfileReport(tuple(stages), (), tuple(points))
+    batches = (1, 8) if compute.stats is not None else (1,)  # batching engines: 2 points
+    prefill_s, decode = await measure_lm(compute, batches)
+    stages.append(StageCost(tier, compute.graph.prefill, Precision.FP32, prefill_s))
+    return ProfileReport(tuple(stages),
+                         tuple(DecodeCost(tier, b, s) for b, s in sorted(decode.items())),
+                         tuple(points))

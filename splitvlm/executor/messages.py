@@ -9,7 +9,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from splitvlm.plan.plan import Plan
+from splitvlm.errors import WireError
+from splitvlm.executor.status import TierStatus
+from splitvlm.plan.links import Link
+from splitvlm.plan.plan import Plan, Tier
+from splitvlm.plan.request import Policy
 from splitvlm.stages import MAX_ANSWER_TOKENS
 from splitvlm.wire import WireTensor
 from splitvlm.wire.codecs import Encoding
@@ -24,6 +28,11 @@ class Payload:
     image: bytes = b""  # IMAGE / PNG
     tensor: WireTensor | None = None  # FP32 / FP16 / INT8 / INT8_LZ4
     cache_key: str = ""  # CACHE_REF
+
+    def __post_init__(self) -> None:
+        if self.tensor is not None and self.tensor.encoding is not self.encoding:
+            raise WireError(f"payload says {self.encoding} but its tensor is "
+                            f"{self.tensor.encoding}; a payload carries the applied encoding")
 
     @property
     def nbytes(self) -> int:
@@ -42,18 +51,24 @@ class Request:
     deadline: float | None = None  # time.monotonic() by which the answer must be complete
     pixels: np.ndarray | None = field(default=None, compare=False)  # edge: preprocessed already
     request_id: str = ""  # the edge's id for the request; every tier logs under it
+    policies: frozenset[Policy] = frozenset()  # what the request allows to leave the edge
 
 
 @dataclass(frozen=True)
 class StageTiming:
-    tier: str
-    stage: str  # a stage range, e.g. "vision[2]..project.up"
-    seconds: float
+    tier: Tier
+    start: int  # the stages [start, stop) ran here ...
+    stop: int
+    seconds: float  # ... in this time
+
+    @property
+    def stages(self) -> range:
+        return range(self.start, self.stop)
 
 
 @dataclass(frozen=True)
 class LinkTransfer:
-    link: str  # edge-fog | fog-cloud
+    link: Link
     bytes: int
     seconds: float  # network time: call time minus the downstream's own busy time
 
@@ -69,8 +84,8 @@ class ResultEvent:
     timings: list[StageTiming] = field(default_factory=list)
     links: list[LinkTransfer] = field(default_factory=list)
     busy_s: float = 0.0  # time the request spent at the answering tier and below (links too)
-    status: dict[str, float | str] = field(default_factory=dict)  # the LM tier's load
-    cached_at: str = ""  # the tier that now caches this image's visual tokens
+    status: TierStatus | None = None  # the LM tier's load
+    cached_at: Tier | None = None  # the tier that now caches this image's visual tokens
     tokens: int = 0  # answer tokens the LM produced
     escalated: bool = False  # a cascade sent the request up: this is the upstream LM's answer
     confidence: float | None = None  # a cascade: the edge draft's confidence (None: no draft)

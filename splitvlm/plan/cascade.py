@@ -83,4 +83,5 @@ class CascadePricer:
                                 edge.latency_s + up_s)
         plan = cascade(tier, threshold, self.edge_precision, self.cost.graph, encoding,
                        name=f"cascade-{tier}")
-        return replace(plan, predicted=prediction.to_dict()), prediction, edge.latency_s + up_s
+        return (replace(plan, predicted=prediction.forecast(self.cost.graph)), prediction,
+                edge.latency_s + up_s)

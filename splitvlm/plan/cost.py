@@ -26,13 +26,14 @@ import numpy as np
 
 from splitvlm.plan.accuracy import AccuracyTable
 from splitvlm.plan.candidates import Item, ItemKind, visual_precision
+from splitvlm.plan.forecast import Forecast, LinkForecast, StageForecast, WaitForecast
 from splitvlm.plan.links import LINKS, Link, LinkSet, crossed
 from splitvlm.plan.load import LoadTracker
 from splitvlm.plan.plan import Plan, Precision, Tier
 from splitvlm.plan.presets import PlannerConfig, Weights
 from splitvlm.plan.profiles import ComputeProfile
 from splitvlm.plan.request import PlanRequest
-from splitvlm.stages import StageGraph
+from splitvlm.stages import StageGraph, describe_range
 from splitvlm.wire.codecs import Encoding, codec
 
 
@@ -63,7 +64,7 @@ class StepCost:
     tier: Tier
     stages: str  # 'vision[2]..decode', or '-'
     precision: Precision
-    stage_s: tuple[tuple[str, float], ...]  # (stage name, seconds) for each stage computed
+    stage_s: tuple[tuple[int, float], ...]  # (stage index, seconds) for each stage computed
     prefill_s: float  # LM step only
     decode_s: float  # LM step only: tokens * per-token seconds
     wait_s: float
@@ -106,26 +107,20 @@ class Prediction:
     def feasible(self) -> bool:
         return not math.isnan(self.latency_s)
 
-    def to_dict(self) -> dict[str, float]:
-        """Flat entries for `Plan.predicted`: totals, then per stage, wait, decode and link."""
-        out = {"latency_s": self.latency_s, "energy_j": self.energy_j,
-               "accuracy": self.accuracy, "objective": self.objective,
-               "edge_compute_s": self.edge_compute_s, "edge_bytes": self.edge_bytes,
-               "overhead_s": self.overhead_s}
-        if self.p_escalate is not None and self.escalated_latency_s is not None:
-            out |= {"p_escalate": self.p_escalate,
-                    "escalated_latency_s": self.escalated_latency_s}
+    def forecast(self, graph: StageGraph) -> Forecast:
+        """The compact summary that travels with the plan (`Plan.predicted`)."""
+        stages = []
         for step in self.steps:
-            for name, seconds in step.stage_s:
-                out[f"stage.{name}.s"] = seconds
+            stages += [StageForecast(step.tier, i, s) for i, s in step.stage_s]
             if step.prefill_s or step.decode_s:
-                out["stage.prefill.s"] = step.prefill_s
-                out["stage.decode.s"] = step.decode_s
-            out[f"wait.{step.tier}.s"] = step.wait_s
-        for hop in self.links:
-            out[f"link.{hop.link}.s"] = hop.seconds
-            out[f"link.{hop.link}.bytes"] = hop.payload_bytes
-        return out
+                stages += [StageForecast(step.tier, graph.prefill, step.prefill_s),
+                           StageForecast(step.tier, graph.decode, step.decode_s)]
+        return Forecast(
+            self.latency_s, self.energy_j, self.accuracy, self.objective, self.edge_compute_s,
+            self.edge_bytes, self.overhead_s, tuple(stages),
+            tuple(WaitForecast(s.tier, s.wait_s) for s in self.steps),
+            tuple(LinkForecast(h.link, h.seconds, h.payload_bytes) for h in self.links),
+            self.p_escalate, self.escalated_latency_s)
 
 
 class CostModel:
@@ -170,15 +165,14 @@ class CostModel:
         is_lm = i == len(plan.steps) - 1
         cached = i < len(plan.encodings) and plan.encodings[i] is Encoding.CACHE_REF
         run = () if cached else range(step.start, min(step.stop, graph.prefill))
-        stage_s = tuple((names[s], self._stage_s(step.tier, s, step.precision, mpix))
-                        for s in run)
+        stage_s = tuple((s, self._stage_s(step.tier, s, step.precision, mpix)) for s in run)
         prefill = decode = 0.0
         if is_lm:
             prefill = _nan(self.profile.prefill_s(step.tier))
             per_token = self.profile.decode_s(step.tier, self.load.batch(step.tier))
             decode = tokens * _nan(per_token)
         wait = self.load.wait_s(step.tier) if stage_s or is_lm else 0.0
-        return StepCost(step.tier, _describe(names, step.start, step.stop), step.precision,
+        return StepCost(step.tier, describe_range(names, step.start, step.stop), step.precision,
                         stage_s, prefill, decode, wait, cached)
 
     def _hops(self, plan: Plan, request: PlanRequest) -> list[LinkCost]:
@@ -271,12 +265,6 @@ class ItemPricer:
             self._compute_version = version
         return self._compute_s
 
-
-def _describe(names: tuple[str, ...], start: int, stop: int) -> str:
-    """As StageGraph.describe, from the stage names."""
-    if start >= stop:
-        return "-"
-    return names[start] if stop - start == 1 else f"{names[start]}..{names[stop - 1]}"
 
 
 def _nan(seconds: float | None) -> float:

@@ -40,6 +40,13 @@ SERIALISATION_SHARE = 0.5
 MIN_SERIALISATION_SHARE = 0.25
 
 
+def outgoing(sender: Tier) -> Link:
+    """The link from `sender` to the next tier."""
+    if sender.order >= len(LINKS):
+        raise ValueError(f"the {sender} tier has no next tier")
+    return LINKS[sender.order]
+
+
 def crossed(sender: Tier, receiver: Tier) -> tuple[Link, ...]:
     """The links a hand-off from `sender` to `receiver` crosses (a relay crosses both)."""
     return LINKS[sender.order:receiver.order]

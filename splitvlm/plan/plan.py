@@ -15,13 +15,16 @@ that upstream plan. The edge's draft is never streamed.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from splitvlm.errors import PlanError
 from splitvlm.stages import BoundaryKind, StageGraph
 from splitvlm.wire.codecs import Encoding
+
+if TYPE_CHECKING:
+    from splitvlm.plan.forecast import Forecast
 
 
 class Tier(StrEnum):
@@ -78,7 +81,7 @@ class Plan:
     steps: tuple[Step, ...]
     encodings: tuple[Encoding, ...]  # one per hand-off: encodings[i] sits between steps i, i+1
     name: str = ""
-    predicted: dict[str, float] = field(default_factory=dict, compare=False, hash=False)
+    predicted: Forecast | None = field(default=None, compare=False, hash=False)
     escalation: Escalation | None = None  # a cascade: the edge answers first
 
     @property
@@ -159,31 +162,16 @@ class Plan:
         return " ".join(parts)
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        """For JSON: enums as their values, the forecast's fields as they are."""
+        doc: dict[str, Any] = {
             "name": self.name,
-            "steps": [
-                {"tier": s.tier.value, "start": s.start, "stop": s.stop,
-                 "precision": s.precision.value} for s in self.steps
-            ],
+            "steps": [{"tier": s.tier.value, "start": s.start, "stop": s.stop,
+                       "precision": s.precision.value} for s in self.steps],
             "encodings": [e.value for e in self.encodings],
-            "predicted": dict(self.predicted),
-        } | ({} if self.escalation is None else {"escalation": {
-            "tier": self.escalation.tier.value, "encoding": self.escalation.encoding.value,
-            "threshold": self.escalation.threshold}})
-
-    @classmethod
-    def from_dict(cls, doc: dict[str, Any]) -> Plan:
-        try:
-            steps = tuple(
-                Step(Tier(s["tier"]), int(s["start"]), int(s["stop"]),
-                     Precision(s.get("precision", "fp32")))
-                for s in doc["steps"]
-            )
-            encodings = tuple(Encoding(e) for e in doc["encodings"])
-            up = doc.get("escalation")
-            escalation = None if up is None else Escalation(
-                Tier(up["tier"]), Encoding(up["encoding"]), float(up["threshold"]))
-        except (KeyError, ValueError, TypeError) as exc:
-            raise PlanError(f"malformed plan: {exc}") from exc
-        return cls(steps, encodings, doc.get("name", ""), dict(doc.get("predicted", {})),
-                   escalation)
+            "predicted": None if self.predicted is None else asdict(self.predicted),
+        }
+        if self.escalation is not None:
+            doc["escalation"] = {"tier": self.escalation.tier.value,
+                                 "encoding": self.escalation.encoding.value,
+                                 "threshold": self.escalation.threshold}
+        return doc

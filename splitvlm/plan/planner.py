@@ -200,7 +200,7 @@ class Planner:
                 ) -> tuple[Plan, Prediction]:
         plan = self.candidates.candidates[index].plan
         prediction = self.cost.evaluate(plan, request, weights, qtype)
-        return replace(plan, predicted=prediction.to_dict()), prediction
+        return replace(plan, predicted=prediction.forecast(self.graph)), prediction
 
     def record(self, plan: Plan, measured: Measurement) -> float | None:
         """Learn from one execution of `plan`; the latency's relative prediction error."""
@@ -226,10 +226,9 @@ class Planner:
         if measured.decode_tokens > 0:
             profile.observe_decode(plan.lm_tier, measured.batch,
                                    measured.decode_s / measured.decode_tokens)
-        predicted = plan.predicted.get("latency_s")
-        if predicted is None or not measured.latency_s > 0:
+        if plan.predicted is None or not measured.latency_s > 0:
             return None
-        error = abs(predicted - measured.latency_s) / measured.latency_s
+        error = abs(plan.predicted.latency_s - measured.latency_s) / measured.latency_s
         self._errors.append(error)
         return error
 

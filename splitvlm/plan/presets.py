@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, fields
+from enum import StrEnum
 
 
 def _check(owner: str, name: str, value: float, low: float, *, strict: bool = False) -> None:
@@ -41,19 +42,27 @@ class Weights:
             raise ValueError("Weights are all zero; the objective would not rank plans")
 
 
-PRESETS: dict[str, Weights] = {
-    "fastest": Weights(latency=1.0, energy=0.0, accuracy=1e-3),
-    "balanced": Weights(latency=1.0, energy=0.01, accuracy=5.0),
-    "most-accurate": Weights(latency=1.0, energy=0.0, accuracy=1000.0),
-    "battery": Weights(latency=0.1, energy=1.0, accuracy=2.0),
+class Preset(StrEnum):
+    FASTEST = "fastest"
+    BALANCED = "balanced"
+    MOST_ACCURATE = "most-accurate"
+    BATTERY = "battery"
+
+
+PRESETS: dict[Preset, Weights] = {
+    Preset.FASTEST: Weights(latency=1.0, energy=0.0, accuracy=1e-3),
+    Preset.BALANCED: Weights(latency=1.0, energy=0.01, accuracy=5.0),
+    Preset.MOST_ACCURATE: Weights(latency=1.0, energy=0.0, accuracy=1000.0),
+    Preset.BATTERY: Weights(latency=0.1, energy=1.0, accuracy=2.0),
 }
 
 
 def preset(name: str) -> Weights:
     try:
-        return PRESETS[name]
-    except KeyError:
-        raise ValueError(f"preset={name!r}; expected one of {sorted(PRESETS)}") from None
+        return PRESETS[Preset(name)]
+    except ValueError:
+        raise ValueError(f"preset={name!r}; expected one of "
+                         f"{[p.value for p in Preset]}") from None
 
 
 @dataclass(frozen=True)

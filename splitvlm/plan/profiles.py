@@ -30,6 +30,7 @@ from typing import Any
 
 from splitvlm.plan.ewma import Ewma
 from splitvlm.plan.imagecost import ImageCost
+from splitvlm.plan.measured import DecodeCost, PreprocessCost, ProfileReport, StageCost
 from splitvlm.plan.plan import Precision, Tier
 from splitvlm.stages import StageGraph
 
@@ -60,33 +61,29 @@ class ComputeProfile:
             self._images[tier] = ImageCost(points)
 
     @classmethod
-    def from_dict(cls, graph: StageGraph, doc: Mapping[str, Any], alpha: float = 0.2
-                  ) -> ComputeProfile:
-        """From a start-up measurement: stages by name, batch sizes as strings or ints."""
-        try:
-            stage_s = {
-                (Tier(tier), graph.index(name), Precision(precision)): float(seconds)
-                for tier, rows in doc.get("stages", {}).items()
-                for precision, row in rows.items()
-                for name, seconds in row.items()
-            }
-            decode_s = {
-                Tier(tier): {int(batch): float(s) for batch, s in table.items()}
-                for tier, table in doc.get("decode", {}).items()
-            }
-            preprocess = {
-                Tier(tier): [(float(mpix), float(s)) for mpix, s in points]
-                for tier, points in doc.get("preprocess", {}).items()
-            }
-        except (AttributeError, TypeError, ValueError) as exc:
-            raise ValueError(f"malformed compute profile: {exc}") from exc
+    def from_report(cls, graph: StageGraph, report: ProfileReport, alpha: float = 0.2
+                    ) -> ComputeProfile:
+        """From a start-up measurement (what tiers report in their status)."""
+        stage_s = {(c.tier, c.stage, c.precision): c.seconds for c in report.stages}
+        decode_s: dict[Tier, dict[int, float]] = {}
+        for d in report.decode:
+            decode_s.setdefault(d.tier, {})[d.batch] = d.seconds_per_token
+        preprocess: dict[Tier, list[tuple[float, float]]] = {}
+        for p in report.preprocess:
+            preprocess.setdefault(p.tier, []).append((p.megapixels, p.seconds))
         return cls(graph, stage_s, decode_s, alpha, preprocess)
 
-    def seed(self, doc: Mapping[str, Any]) -> list[Tier]:
-        """Take the entries of `doc` (from_dict format) for tiers this profile has never
-        measured (e.g. a tier's start-up report); returns those tiers."""
+    @classmethod
+    def from_dict(cls, graph: StageGraph, doc: Mapping[str, Any], alpha: float = 0.2
+                  ) -> ComputeProfile:
+        """From the readable JSON form of a report (`ProfileReport.from_dict`)."""
+        return cls.from_report(graph, ProfileReport.from_dict(graph, doc), alpha)
+
+    def seed(self, report: ProfileReport) -> list[Tier]:
+        """Take the entries of `report` for tiers this profile has never measured (e.g. the
+        fog's status, which carries the fog's and the cloud's); returns those tiers."""
         known = {tier for tier, _, _ in self._stages}
-        other = ComputeProfile.from_dict(self.graph, doc, self.alpha)
+        other = ComputeProfile.from_report(self.graph, report, self.alpha)
         new = sorted({tier for tier, _, _ in other._stages} - known, key=lambda t: t.order)
         for (tier, stage, precision), est in other._stages.items():
             if tier in new:
@@ -100,17 +97,14 @@ class ComputeProfile:
                 self._images[tier] = cost
         return new
 
-    def to_dict(self) -> dict[str, Any]:
-        names = [s.name for s in self.graph.stages]
-        stages: dict[str, dict[str, dict[str, float]]] = {}
-        for tier, stage, precision in sorted(self._stages):
-            row = stages.setdefault(tier.value, {}).setdefault(precision.value, {})
-            row[names[stage]] = self._stages[(tier, stage, precision)].value
-        decode = {tier.value: {str(b): table[b].value for b in sorted(table)}
-                  for tier, table in self._decode.items()}
-        preprocess = {tier.value: [list(p) for p in cost.points()]
-                      for tier, cost in self._images.items()}
-        return {"stages": stages, "decode": decode, "preprocess": preprocess}
+    def to_report(self) -> ProfileReport:
+        return ProfileReport(
+            tuple(StageCost(tier, stage, precision, self._stages[(tier, stage, precision)].value)
+                  for tier, stage, precision in sorted(self._stages)),
+            tuple(DecodeCost(tier, b, table[b].value)
+                  for tier, table in self._decode.items() for b in sorted(table)),
+            tuple(PreprocessCost(tier, mpix, seconds)
+                  for tier, cost in self._images.items() for mpix, seconds in cost.points()))
 
     def stage_s(self, tier: Tier, stage: int, precision: Precision = Precision.FP32
                 ) -> float | None:

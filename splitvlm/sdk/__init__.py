@@ -2,12 +2,18 @@
 
     from splitvlm.sdk import Client
     with Client("127.0.0.1:50051") as client:
-        answer = client.ask("frame.jpg", "how many circles are there ?", deadline_s=2.0)
-        print(answer.text, answer.plan_description)
+        answer = client.ask("frame.jpg", "How many circles are there?", deadline_s=2.0)
+        print(answer.text, answer.plan.name, answer.latency_s)
+        for event in client.stream("frame.jpg", "describe the image"):
+            ...                              # PlanEvent, TokenEvent..., AnswerEvent
 
-Errors are splitvlm's own tree (drawn in splitvlm.errors): BadRequest, ImageNotHeld (a
-NotFound), FailedPrecondition (no feasible plan), DataLoss, Overloaded, NotAvailable,
-DeadlineExceeded, ServerError — each raised `from` the grpc.RpcError behind it.
+Questions follow the vocabulary and grammar of docs/questions.md (typed as people type them:
+`there?`, a trailing `.`, upper case are fine). Options: AskOptions or keywords (deadline_s,
+plan, policy, preset, max_new_tokens, no_cache).
+
+Errors are splitvlm's tree (drawn in splitvlm.errors): BadRequest, ImageNotHeld (a NotFound),
+FailedPrecondition (no feasible plan), DataLoss, Overloaded, NotAvailable, DeadlineExceeded,
+ServerError — each raised `from` the grpc.RpcError behind it.
 """
 
 from splitvlm.errors import (
@@ -15,19 +21,29 @@ from splitvlm.errors import (
     DataLoss,
     DeadlineExceeded,
     FailedPrecondition,
+    ImageError,
     ImageNotHeld,
     NotAvailable,
     NotFound,
     Overloaded,
+    PlanError,
+    QuestionError,
     ServerError,
     SplitVLMError,
 )
-from splitvlm.sdk.answer import Answer, Link, Timing
-from splitvlm.sdk.client import AsyncClient, Client, Session
+from splitvlm.executor.messages import LinkTransfer, TokenEvent
+from splitvlm.plan.presets import Preset
+from splitvlm.plan.request import Policy
+from splitvlm.sdk.answer import Answer, Timing
+from splitvlm.sdk.client import AsyncClient, AsyncSession, Client, Session
+from splitvlm.sdk.events import AnswerEvent, Event, PlanEvent
 from splitvlm.sdk.images import ImageLike, image_bytes
+from splitvlm.sdk.options import AskOptions
 
 __all__ = [
-    "Answer", "AsyncClient", "BadRequest", "Client", "DataLoss", "DeadlineExceeded",
-    "FailedPrecondition", "ImageLike", "ImageNotHeld", "Link", "NotAvailable", "NotFound",
-    "Overloaded", "ServerError", "Session", "SplitVLMError", "Timing", "image_bytes",
+    "Answer", "AnswerEvent", "AskOptions", "AsyncClient", "AsyncSession", "BadRequest",
+    "Client", "DataLoss", "DeadlineExceeded", "Event", "FailedPrecondition", "ImageError",
+    "ImageLike", "ImageNotHeld", "LinkTransfer", "NotAvailable", "NotFound", "Overloaded",
+    "PlanError", "PlanEvent", "Policy", "Preset", "QuestionError", "ServerError", "Session",
+    "SplitVLMError", "Timing", "TokenEvent", "image_bytes",
 ]

@@ -3,6 +3,10 @@
 A server maps the tree (splitvlm.errors) and nothing else: the most specific class with a code
 wins (ChecksumMismatch is a WireError, but DATA_LOSS). Any other exception is a bug: INTERNAL,
 with the request id in the message and the traceback in the log under the same id.
+
+The error's own class name travels in the trailing metadata (`splitvlm-error`), so a client
+raises the same class (a QuestionError, not just a BadRequest) where it is one of the tree's
+under the status's class; otherwise the status's class.
 """
 
 from __future__ import annotations
@@ -16,7 +20,6 @@ from splitvlm.errors import (
     DataLoss,
     DeadlineExceeded,
     FailedPrecondition,
-    ImageNotHeld,
     NotAvailable,
     NotFound,
     Overloaded,
@@ -38,8 +41,14 @@ FROM_CODE: dict[grpc.StatusCode, type[SplitVLMError]] = {
     code: cls for cls, code in TO_CODE.items()} | {
     grpc.StatusCode.CANCELLED: NotAvailable,  # the peer went away mid-call
 }
-# A NOT_FOUND from the edge's Ask is the one NotFound it raises: the image key.
-FROM_CODE[grpc.StatusCode.NOT_FOUND] = ImageNotHeld
+ERROR_KEY = "splitvlm-error"  # trailing metadata: the class the server raised
+
+
+def _tree(cls: type[SplitVLMError]) -> dict[str, type[SplitVLMError]]:
+    out = {cls.__name__: cls}
+    for sub in cls.__subclasses__():
+        out |= _tree(sub)
+    return out
 
 
 def status_for(exc: BaseException) -> grpc.StatusCode:
@@ -64,6 +73,8 @@ async def abort(context: grpc.aio.ServicerContext, exc: BaseException, request_i
     """End a call with the status for `exc`; bugs are logged with their traceback."""
     if not isinstance(exc, SplitVLMError):
         log.error("request %s failed with a bug", request_id, exc_info=exc)
+    else:
+        context.set_trailing_metadata(((ERROR_KEY, type(exc).__name__),))
     await context.abort(status_for(exc), message_for(exc, request_id))
 
 
@@ -72,5 +83,17 @@ def error_from_rpc(exc: grpc.RpcError) -> SplitVLMError:
     code = exc.code() if hasattr(exc, "code") else grpc.StatusCode.UNKNOWN
     details = exc.details() if hasattr(exc, "details") else str(exc)
     cls = FROM_CODE.get(code, ServerError)
+    raised = _raised_class(exc)
+    if raised is not None and issubclass(raised, cls):
+        cls = raised
     known = cls is not ServerError or code is grpc.StatusCode.INTERNAL
     return cls(str(details) if known else f"{code.name}: {details}")
+
+
+def _raised_class(exc: grpc.RpcError) -> type[SplitVLMError] | None:
+    """The class named in the call's trailing metadata, if it is one of the tree's."""
+    metadata = exc.trailing_metadata() if hasattr(exc, "trailing_metadata") else None
+    for key, value in metadata or ():
+        if key == ERROR_KEY and isinstance(value, str):
+            return _tree(SplitVLMError).get(value)
+    return None

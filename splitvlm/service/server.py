@@ -62,22 +62,22 @@ def channel_options(config: ServiceConfig) -> list[tuple[str, int]]:
 
 async def create_server(
     config: ServiceConfig, executor: Executor,
-    edge_servicer: edge_pb2_grpc.EdgeServicer | None = None,
+    edge_servicer: edge_pb2_grpc.EdgeServiceServicer | None = None,
     channels: list[grpc.aio.Channel] | None = None,
 ) -> Running:
     """A bound, started server with Tier (+ Edge), health and reflection. Measures the tier's
     compute first (a short warm run) unless the executor already has a profile."""
-    if not executor.profile:
+    if not executor.profile.stages:
         executor.profile = await measure_tier(executor.tier, executor.compute)
     server = grpc.aio.server(maximum_concurrent_rpcs=config.max_concurrent_rpcs,
                              options=channel_options(config))
     next_hop = executor.forwarder if isinstance(executor.forwarder, GrpcForwarder) else None
-    tier_pb2_grpc.add_TierServicer_to_server(
+    tier_pb2_grpc.add_TierServiceServicer_to_server(
         TierServicer(executor, config.max_payload_bytes, next_hop), server)
-    names = [tier_pb2.DESCRIPTOR.services_by_name["Tier"].full_name]
+    names = [tier_pb2.DESCRIPTOR.services_by_name["TierService"].full_name]
     if edge_servicer is not None:
-        edge_pb2_grpc.add_EdgeServicer_to_server(edge_servicer, server)
-        names.append(edge_pb2.DESCRIPTOR.services_by_name["Edge"].full_name)
+        edge_pb2_grpc.add_EdgeServiceServicer_to_server(edge_servicer, server)
+        names.append(edge_pb2.DESCRIPTOR.services_by_name["EdgeService"].full_name)
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     names.append(health_pb2.DESCRIPTOR.services_by_name["Health"].full_name)

@@ -2,27 +2,27 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import time
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import replace
-from typing import Any
 
 import grpc
 from google.protobuf.message import DecodeError
 
 from splitvlm.errors import BadRequest
 from splitvlm.executor import Event, Executor, Request
+from splitvlm.executor.status import LinkEstimate, TierStatus
 from splitvlm.service.convert import (
     event_from_pb,
     event_to_pb,
+    header_to_pb,
     payload_from_pb,
     payload_to_pb,
-    plan_from_pb,
-    plan_to_pb,
+    request_from_pb,
+    status_from_pb,
     status_to_pb,
 )
 from splitvlm.service.errors import abort, error_from_rpc
@@ -71,31 +71,18 @@ async def read_request(
         index += 1
     if header is None:
         raise BadRequest("Execute call carried no messages")
-    plan = plan_from_pb(header.plan)
     if not header.question.strip():
         raise BadRequest("question is empty; ask something about the image")
     body = reassembler.result()
     try:
         message = wire_pb2.Payload.FromString(body)
-    except DecodeError as exc:  # not a ValueError: would surface as UNKNOWN
+    except DecodeError as exc:
         raise BadRequest(f"cannot parse the payload ({len(body)} bytes) as a "
                          f"splitvlm.v1.Payload: {exc}") from exc
-    payload = payload_from_pb(message)
-    return Request(plan, header.question, payload, header.max_new_tokens or MAX_ANSWER_TOKENS,
-                   header.image_key, deadline, request_id=header.request_id)
+    return request_from_pb(header, payload_from_pb(message), deadline, MAX_ANSWER_TOKENS)
 
 
-def merge_profiles(*docs: dict[str, Any]) -> dict[str, Any]:
-    """Union of per-tier profile documents ({"stages": {tier: ...}, "decode": {tier: ...},
-    "preprocess": {tier: ...}})."""
-    out: dict[str, Any] = {"stages": {}, "decode": {}, "preprocess": {}}
-    for doc in docs:
-        for key in out:
-            out[key].update(doc.get(key, {}))
-    return out
-
-
-class TierServicer(tier_pb2_grpc.TierServicer):
+class TierServicer(tier_pb2_grpc.TierServiceServicer):
     def __init__(self, executor: Executor, max_payload_bytes: int,
                  next_hop: GrpcForwarder | None = None) -> None:
         self.executor, self.max_payload_bytes = executor, max_payload_bytes
@@ -129,48 +116,46 @@ class TierServicer(tier_pb2_grpc.TierServicer):
     async def Status(  # noqa: N802
         self, request: tier_pb2.StatusRequest, context: grpc.aio.ServicerContext
     ) -> tier_pb2.TierStatus:
-        msg = status_to_pb(self.executor.status())
-        profile = self.executor.profile
+        status = replace(self.executor.status(), profile=self.executor.profile)
         if self.next_hop is not None:
             downstream = await self.next_hop.status()
-            if downstream is not None:
-                msg.downstream.CopyFrom(downstream)
-                profile = merge_profiles(profile, json.loads(downstream.profile_json or "{}"))
             link = await self.next_hop.link()
-            if link is not None:
-                msg.next_bandwidth_bps, msg.next_rtt_s = link
-        msg.profile_json = json.dumps(profile)
-        return msg
+            if downstream is not None and downstream.profile is not None:
+                status = replace(status, profile=self.executor.profile.merged(
+                    downstream.profile))
+            status = replace(status, downstream=downstream, next_link=link)
+        return status_to_pb(status)
 
 
 class GrpcForwarder:
     """The next tier: forwards Requests to its Execute, and asks its status and link speed."""
 
     def __init__(self, channel: grpc.aio.Channel) -> None:
-        self.stub = tier_pb2_grpc.TierStub(channel)
-        self._status: tuple[float, tier_pb2.TierStatus | None] = (-math.inf, None)
-        self._link: tuple[float, tuple[float, float] | None] = (-math.inf, None)
+        self.stub = tier_pb2_grpc.TierServiceStub(channel)
+        self._status: tuple[float, TierStatus | None] = (-math.inf, None)
+        self._link: tuple[float, LinkEstimate | None] = (-math.inf, None)
 
-    async def status(self, max_age_s: float = STATUS_MAX_AGE_S) -> tier_pb2.TierStatus | None:
+    async def status(self, max_age_s: float = STATUS_MAX_AGE_S) -> TierStatus | None:
         """The next tier's status (cached); None while it cannot be reached."""
         when, last = self._status
         if time.monotonic() - when > max_age_s:
             try:
-                last = await self.stub.Status(tier_pb2.StatusRequest(), timeout=PROBE_TIMEOUT_S)
-            except grpc.RpcError:
+                last = status_from_pb(await self.stub.Status(tier_pb2.StatusRequest(),
+                                                             timeout=PROBE_TIMEOUT_S))
+            except (grpc.RpcError, BadRequest):
                 last = None
             self._status = (time.monotonic(), last)
         return last
 
-    async def link(self, max_age_s: float = PROBE_MAX_AGE_S) -> tuple[float, float] | None:
-        """(bandwidth_bps, rtt_s) to the next tier from an echo probe (cached)."""
+    async def link(self, max_age_s: float = PROBE_MAX_AGE_S) -> LinkEstimate | None:
+        """Bandwidth and RTT to the next tier from an echo probe (cached)."""
         when, last = self._link
         if time.monotonic() - when > max_age_s:
             last = await self.probe()
             self._link = (time.monotonic(), last)
         return last
 
-    async def probe(self) -> tuple[float, float] | None:
+    async def probe(self) -> LinkEstimate | None:
         """A tiny echo for the RTT, a small upload, then one sized to occupy the link for up to
         PROBE_LARGE_MAX_S (at the rate the small one proves at least), for the bandwidth."""
         try:
@@ -188,7 +173,7 @@ class GrpcForwarder:
                 size, seconds = large, await self._echo(large)
         except grpc.RpcError:
             return None
-        return 8.0 * size / max(seconds - rtt, 1e-6), rtt
+        return LinkEstimate(8.0 * size / max(seconds - rtt, 1e-6), rtt)
 
     async def _echo(self, payload_bytes: int) -> float:
         t0 = time.perf_counter()
@@ -201,10 +186,7 @@ class GrpcForwarder:
         """The Execute call's messages; the plan goes without its predictions (not needed
         downstream, and they would dominate a cache-hit request)."""
         payload = payload_to_pb(request.payload).SerializeToString()
-        header = tier_pb2.ExecuteHeader(
-            plan=plan_to_pb(replace(request.plan, predicted={})), question=request.question,
-            max_new_tokens=request.max_new_tokens, payload_bytes=len(payload),
-            image_key=request.image_key, request_id=request.request_id)
+        header = header_to_pb(request, len(payload))
         chunks = [tier_pb2.ExecuteChunk(chunk=c) for c in split(payload)]
         chunks[0].header.CopyFrom(header)
         return chunks

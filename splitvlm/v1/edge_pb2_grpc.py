@@ -25,7 +25,7 @@ if _version_not_supported:
     )
 
 
-class EdgeStub:
+class EdgeServiceStub:
     """Missing associated documentation comment in .proto file."""
 
     def __init__(self, channel):
@@ -35,13 +35,13 @@ class EdgeStub:
             channel: A grpc.Channel.
         """
         self.Ask = channel.unary_stream(
-                '/splitvlm.v1.Edge/Ask',
+                '/splitvlm.v1.EdgeService/Ask',
                 request_serializer=splitvlm_dot_v1_dot_edge__pb2.AskRequest.SerializeToString,
                 response_deserializer=splitvlm_dot_v1_dot_edge__pb2.AskEvent.FromString,
                 _registered_method=True)
 
 
-class EdgeServicer:
+class EdgeServiceServicer:
     """Missing associated documentation comment in .proto file."""
 
     def Ask(self, request, context):
@@ -51,7 +51,7 @@ class EdgeServicer:
         raise NotImplementedError('Method not implemented!')
 
 
-def add_EdgeServicer_to_server(servicer, server):
+def add_EdgeServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
             'Ask': grpc.unary_stream_rpc_method_handler(
                     servicer.Ask,
@@ -60,13 +60,13 @@ def add_EdgeServicer_to_server(servicer, server):
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
-            'splitvlm.v1.Edge', rpc_method_handlers)
+            'splitvlm.v1.EdgeService', rpc_method_handlers)
     server.add_generic_rpc_handlers((generic_handler,))
-    server.add_registered_method_handlers('splitvlm.v1.Edge', rpc_method_handlers)
+    server.add_registered_method_handlers('splitvlm.v1.EdgeService', rpc_method_handlers)
 
 
  # This class is part of an EXPERIMENTAL API.
-class Edge:
+class EdgeService:
     """Missing associated documentation comment in .proto file."""
 
     @staticmethod
@@ -83,7 +83,7 @@ class Edge:
         return grpc.experimental.unary_stream(
             request,
             target,
-            '/splitvlm.v1.Edge/Ask',
+            '/splitvlm.v1.EdgeService/Ask',
             splitvlm_dot_v1_dot_edge__pb2.AskRequest.SerializeToString,
             splitvlm_dot_v1_dot_edge__pb2.AskEvent.FromString,
             options,

@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from splitvlm.v1 import wire_pb2 as splitvlm_dot_v1_dot_wire__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16splitvlm/v1/tier.proto\x12\x0bsplitvlm.v1\x1a\x16splitvlm/v1/wire.proto\"\x98\x01\n\rExecuteHeader\x12\x1f\n\x04plan\x18\x01 \x01(\x0b\x32\x11.splitvlm.v1.Plan\x12\x10\n\x08question\x18\x02 \x01(\t\x12\x16\n\x0emax_new_tokens\x18\x03 \x01(\x05\x12\x15\n\rpayload_bytes\x18\x04 \x01(\x03\x12\x11\n\timage_key\x18\x05 \x01(\t\x12\x12\n\nrequest_id\x18\x06 \x01(\t\"I\n\x0c\x45xecuteChunk\x12*\n\x06header\x18\x01 \x01(\x0b\x32\x1a.splitvlm.v1.ExecuteHeader\x12\r\n\x05\x63hunk\x18\x02 \x01(\x0c\"!\n\x05Token\x12\n\n\x02id\x18\x01 \x01(\x05\x12\x0c\n\x04text\x18\x02 \x01(\t\"\xc8\x01\n\rExecuteResult\x12)\n\x07timings\x18\x01 \x03(\x0b\x32\x18.splitvlm.v1.StageTiming\x12(\n\x05links\x18\x02 \x03(\x0b\x32\x19.splitvlm.v1.LinkTransfer\x12\x0e\n\x06\x62usy_s\x18\x03 \x01(\x01\x12\'\n\x06status\x18\x04 \x01(\x0b\x32\x17.splitvlm.v1.TierStatus\x12\x19\n\x11\x66\x65\x61ture_cached_at\x18\x05 \x01(\t\x12\x0e\n\x06tokens\x18\x06 \x01(\x05\"\x1e\n\tCacheMiss\x12\x11\n\tcache_key\x18\x01 \x01(\t\"\x98\x01\n\x0c\x45xecuteEvent\x12#\n\x05token\x18\x01 \x01(\x0b\x32\x12.splitvlm.v1.TokenH\x00\x12,\n\x06result\x18\x02 \x01(\x0b\x32\x1a.splitvlm.v1.ExecuteResultH\x00\x12,\n\ncache_miss\x18\x03 \x01(\x0b\x32\x16.splitvlm.v1.CacheMissH\x00\x42\x07\n\x05\x65vent\"4\n\x0cProbeRequest\x12\x0f\n\x07payload\x18\x01 \x01(\x0c\x12\x13\n\x0breply_bytes\x18\x02 \x01(\x05\"\x1d\n\nProbeReply\x12\x0f\n\x07payload\x18\x01 \x01(\x0c\"\x0f\n\rStatusRequest\"\xf4\x02\n\nTierStatus\x12\x0c\n\x04tier\x18\x01 \x01(\t\x12\x0e\n\x06\x61\x63tive\x18\x02 \x01(\x05\x12\x0e\n\x06queued\x18\x03 \x01(\x05\x12\x12\n\nbatch_mean\x18\x04 \x01(\x01\x12\x15\n\rcache_entries\x18\x05 \x01(\x03\x12\x13\n\x0b\x63\x61\x63he_bytes\x18\x06 \x01(\x03\x12\x17\n\x0f\x63\x61\x63he_hit_ratio\x18\x07 \x01(\x01\x12\x16\n\x0evisual_version\x18\x08 \x01(\t\x12\x13\n\x0b\x63\x61\x63hed_keys\x18\t \x03(\t\x12\x14\n\x0cprofile_json\x18\n \x01(\t\x12+\n\ndownstream\x18\x0b \x01(\x0b\x32\x17.splitvlm.v1.TierStatus\x12\x1a\n\x12next_bandwidth_bps\x18\x0c \x01(\x01\x12\x12\n\nnext_rtt_s\x18\r \x01(\x01\x12\x0f\n\x07running\x18\x0e \x01(\x05\x12\x13\n\x0bvision_runs\x18\x0f \x01(\x03\x12\x19\n\x11max_answer_tokens\x18\x10 \x01(\x05\x32\xc7\x01\n\x04Tier\x12\x43\n\x07\x45xecute\x12\x19.splitvlm.v1.ExecuteChunk\x1a\x19.splitvlm.v1.ExecuteEvent(\x01\x30\x01\x12;\n\x05Probe\x12\x19.splitvlm.v1.ProbeRequest\x1a\x17.splitvlm.v1.ProbeReply\x12=\n\x06Status\x12\x1a.splitvlm.v1.StatusRequest\x1a\x17.splitvlm.v1.TierStatusb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16splitvlm/v1/tier.proto\x12\x0bsplitvlm.v1\x1a\x16splitvlm/v1/wire.proto\"\xbf\x01\n\rExecuteHeader\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x1f\n\x04plan\x18\x02 \x01(\x0b\x32\x11.splitvlm.v1.Plan\x12\x10\n\x08question\x18\x03 \x01(\t\x12\x16\n\x0emax_new_tokens\x18\x04 \x01(\x05\x12\x11\n\timage_key\x18\x05 \x01(\t\x12\x15\n\rpayload_bytes\x18\x06 \x01(\x03\x12%\n\x08policies\x18\x07 \x03(\x0e\x32\x13.splitvlm.v1.Policy\"I\n\x0c\x45xecuteChunk\x12*\n\x06header\x18\x01 \x01(\x0b\x32\x1a.splitvlm.v1.ExecuteHeader\x12\r\n\x05\x63hunk\x18\x02 \x01(\x0c\"!\n\x05Token\x12\n\n\x02id\x18\x01 \x01(\x05\x12\x0c\n\x04text\x18\x02 \x01(\t\"\xdb\x01\n\rExecuteResult\x12)\n\x07timings\x18\x01 \x03(\x0b\x32\x18.splitvlm.v1.StageTiming\x12(\n\x05links\x18\x02 \x03(\x0b\x32\x19.splitvlm.v1.LinkTransfer\x12\x0e\n\x06\x62usy_s\x18\x03 \x01(\x01\x12\'\n\x06status\x18\x04 \x01(\x0b\x32\x17.splitvlm.v1.TierStatus\x12,\n\x11\x66\x65\x61ture_cached_at\x18\x05 \x01(\x0e\x32\x11.splitvlm.v1.Tier\x12\x0e\n\x06tokens\x18\x06 \x01(\x05\"\x1e\n\tCacheMiss\x12\x11\n\tcache_key\x18\x01 \x01(\t\"\x98\x01\n\x0c\x45xecuteEvent\x12#\n\x05token\x18\x01 \x01(\x0b\x32\x12.splitvlm.v1.TokenH\x00\x12,\n\x06result\x18\x02 \x01(\x0b\x32\x1a.splitvlm.v1.ExecuteResultH\x00\x12,\n\ncache_miss\x18\x03 \x01(\x0b\x32\x16.splitvlm.v1.CacheMissH\x00\x42\x07\n\x05\x65vent\"4\n\x0cProbeRequest\x12\x0f\n\x07payload\x18\x01 \x01(\x0c\x12\x13\n\x0breply_bytes\x18\x02 \x01(\x05\"\x1d\n\nProbeReply\x12\x0f\n\x07payload\x18\x01 \x01(\x0c\"\x0f\n\rStatusRequest\"w\n\tStageCost\x12\x1f\n\x04tier\x18\x01 \x01(\x0e\x32\x11.splitvlm.v1.Tier\x12)\n\tprecision\x18\x02 \x01(\x0e\x32\x16.splitvlm.v1.Precision\x12\r\n\x05stage\x18\x03 \x01(\x05\x12\x0f\n\x07seconds\x18\x04 \x01(\x01\"W\n\nDecodeCost\x12\x1f\n\x04tier\x18\x01 \x01(\x0e\x32\x11.splitvlm.v1.Tier\x12\r\n\x05\x62\x61tch\x18\x02 \x01(\x05\x12\x19\n\x11seconds_per_token\x18\x03 \x01(\x01\"V\n\x0ePreprocessCost\x12\x1f\n\x04tier\x18\x01 \x01(\x0e\x32\x11.splitvlm.v1.Tier\x12\x12\n\nmegapixels\x18\x02 \x01(\x01\x12\x0f\n\x07seconds\x18\x03 \x01(\x01\"\x92\x01\n\x0e\x43omputeProfile\x12&\n\x06stages\x18\x01 \x03(\x0b\x32\x16.splitvlm.v1.StageCost\x12\'\n\x06\x64\x65\x63ode\x18\x02 \x03(\x0b\x32\x17.splitvlm.v1.DecodeCost\x12/\n\npreprocess\x18\x03 \x03(\x0b\x32\x1b.splitvlm.v1.PreprocessCost\"\x85\x01\n\nCacheStats\x12\x0c\n\x04hits\x18\x01 \x01(\x03\x12\x0e\n\x06misses\x18\x02 \x01(\x03\x12\x11\n\tevictions\x18\x03 \x01(\x03\x12\x11\n\tcorrupted\x18\x04 \x01(\x03\x12\x0f\n\x07\x65ntries\x18\x05 \x01(\x03\x12\r\n\x05\x62ytes\x18\x06 \x01(\x03\x12\x13\n\x0b\x62yte_budget\x18\x07 \x01(\x03\"4\n\x0cLinkEstimate\x12\x15\n\rbandwidth_bps\x18\x01 \x01(\x01\x12\r\n\x05rtt_s\x18\x02 \x01(\x01\"\xeb\x02\n\nTierStatus\x12\x1f\n\x04tier\x18\x01 \x01(\x0e\x32\x11.splitvlm.v1.Tier\x12\x0e\n\x06\x61\x63tive\x18\x02 \x01(\x05\x12\x0e\n\x06queued\x18\x03 \x01(\x05\x12\x0f\n\x07running\x18\x04 \x01(\x05\x12\x12\n\nbatch_mean\x18\x05 \x01(\x01\x12&\n\x05\x63\x61\x63he\x18\x06 \x01(\x0b\x32\x17.splitvlm.v1.CacheStats\x12\x16\n\x0evisual_version\x18\x07 \x01(\t\x12\x13\n\x0bvision_runs\x18\x08 \x01(\x03\x12\x19\n\x11max_answer_tokens\x18\t \x01(\x05\x12,\n\x07profile\x18\n \x01(\x0b\x32\x1b.splitvlm.v1.ComputeProfile\x12+\n\ndownstream\x18\x0b \x01(\x0b\x32\x17.splitvlm.v1.TierStatus\x12,\n\tnext_link\x18\x0c \x01(\x0b\x32\x19.splitvlm.v1.LinkEstimate2\xce\x01\n\x0bTierService\x12\x43\n\x07\x45xecute\x12\x19.splitvlm.v1.ExecuteChunk\x1a\x19.splitvlm.v1.ExecuteEvent(\x01\x30\x01\x12;\n\x05Probe\x12\x19.splitvlm.v1.ProbeRequest\x1a\x17.splitvlm.v1.ProbeReply\x12=\n\x06Status\x12\x1a.splitvlm.v1.StatusRequest\x1a\x17.splitvlm.v1.TierStatusb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -33,25 +33,37 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'splitvlm.v1.tier_pb2', _glo
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_EXECUTEHEADER']._serialized_start=64
-  _globals['_EXECUTEHEADER']._serialized_end=216
-  _globals['_EXECUTECHUNK']._serialized_start=218
-  _globals['_EXECUTECHUNK']._serialized_end=291
-  _globals['_TOKEN']._serialized_start=293
-  _globals['_TOKEN']._serialized_end=326
-  _globals['_EXECUTERESULT']._serialized_start=329
-  _globals['_EXECUTERESULT']._serialized_end=529
-  _globals['_CACHEMISS']._serialized_start=531
-  _globals['_CACHEMISS']._serialized_end=561
-  _globals['_EXECUTEEVENT']._serialized_start=564
-  _globals['_EXECUTEEVENT']._serialized_end=716
-  _globals['_PROBEREQUEST']._serialized_start=718
-  _globals['_PROBEREQUEST']._serialized_end=770
-  _globals['_PROBEREPLY']._serialized_start=772
-  _globals['_PROBEREPLY']._serialized_end=801
-  _globals['_STATUSREQUEST']._serialized_start=803
-  _globals['_STATUSREQUEST']._serialized_end=818
-  _globals['_TIERSTATUS']._serialized_start=821
-  _globals['_TIERSTATUS']._serialized_end=1193
-  _globals['_TIER']._serialized_start=1196
-  _globals['_TIER']._serialized_end=1395
+  _globals['_EXECUTEHEADER']._serialized_end=255
+  _globals['_EXECUTECHUNK']._serialized_start=257
+  _globals['_EXECUTECHUNK']._serialized_end=330
+  _globals['_TOKEN']._serialized_start=332
+  _globals['_TOKEN']._serialized_end=365
+  _globals['_EXECUTERESULT']._serialized_start=368
+  _globals['_EXECUTERESULT']._serialized_end=587
+  _globals['_CACHEMISS']._serialized_start=589
+  _globals['_CACHEMISS']._serialized_end=619
+  _globals['_EXECUTEEVENT']._serialized_start=622
+  _globals['_EXECUTEEVENT']._serialized_end=774
+  _globals['_PROBEREQUEST']._serialized_start=776
+  _globals['_PROBEREQUEST']._serialized_end=828
+  _globals['_PROBEREPLY']._serialized_start=830
+  _globals['_PROBEREPLY']._serialized_end=859
+  _globals['_STATUSREQUEST']._serialized_start=861
+  _globals['_STATUSREQUEST']._serialized_end=876
+  _globals['_STAGECOST']._serialized_start=878
+  _globals['_STAGECOST']._serialized_end=997
+  _globals['_DECODECOST']._serialized_start=999
+  _globals['_DECODECOST']._serialized_end=1086
+  _globals['_PREPROCESSCOST']._serialized_start=1088
+  _globals['_PREPROCESSCOST']._serialized_end=1174
+  _globals['_COMPUTEPROFILE']._serialized_start=1177
+  _globals['_COMPUTEPROFILE']._serialized_end=1323
+  _globals['_CACHESTATS']._serialized_start=1326
+  _globals['_CACHESTATS']._serialized_end=1459
+  _globals['_LINKESTIMATE']._serialized_start=1461
+  _globals['_LINKESTIMATE']._serialized_end=1513
+  _globals['_TIERSTATUS']._serialized_start=1516
+  _globals['_TIERSTATUS']._serialized_end=1879
+  _globals['_TIERSERVICE']._serialized_start=1882
+  _globals['_TIERSERVICE']._serialized_end=2088
 # @@protoc_insertion_point(module_scope)

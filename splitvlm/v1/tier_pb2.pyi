@@ -8,20 +8,22 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class ExecuteHeader(_message.Message):
-    __slots__ = ("plan", "question", "max_new_tokens", "payload_bytes", "image_key", "request_id")
+    __slots__ = ("request_id", "plan", "question", "max_new_tokens", "image_key", "payload_bytes", "policies")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     PLAN_FIELD_NUMBER: _ClassVar[int]
     QUESTION_FIELD_NUMBER: _ClassVar[int]
     MAX_NEW_TOKENS_FIELD_NUMBER: _ClassVar[int]
-    PAYLOAD_BYTES_FIELD_NUMBER: _ClassVar[int]
     IMAGE_KEY_FIELD_NUMBER: _ClassVar[int]
-    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    PAYLOAD_BYTES_FIELD_NUMBER: _ClassVar[int]
+    POLICIES_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
     plan: _wire_pb2.Plan
     question: str
     max_new_tokens: int
-    payload_bytes: int
     image_key: str
-    request_id: str
-    def __init__(self, plan: _Optional[_Union[_wire_pb2.Plan, _Mapping]] = ..., question: _Optional[str] = ..., max_new_tokens: _Optional[int] = ..., payload_bytes: _Optional[int] = ..., image_key: _Optional[str] = ..., request_id: _Optional[str] = ...) -> None: ...
+    payload_bytes: int
+    policies: _containers.RepeatedScalarFieldContainer[_wire_pb2.Policy]
+    def __init__(self, request_id: _Optional[str] = ..., plan: _Optional[_Union[_wire_pb2.Plan, _Mapping]] = ..., question: _Optional[str] = ..., max_new_tokens: _Optional[int] = ..., image_key: _Optional[str] = ..., payload_bytes: _Optional[int] = ..., policies: _Optional[_Iterable[_Union[_wire_pb2.Policy, str]]] = ...) -> None: ...
 
 class ExecuteChunk(_message.Message):
     __slots__ = ("header", "chunk")
@@ -51,9 +53,9 @@ class ExecuteResult(_message.Message):
     links: _containers.RepeatedCompositeFieldContainer[_wire_pb2.LinkTransfer]
     busy_s: float
     status: TierStatus
-    feature_cached_at: str
+    feature_cached_at: _wire_pb2.Tier
     tokens: int
-    def __init__(self, timings: _Optional[_Iterable[_Union[_wire_pb2.StageTiming, _Mapping]]] = ..., links: _Optional[_Iterable[_Union[_wire_pb2.LinkTransfer, _Mapping]]] = ..., busy_s: _Optional[float] = ..., status: _Optional[_Union[TierStatus, _Mapping]] = ..., feature_cached_at: _Optional[str] = ..., tokens: _Optional[int] = ...) -> None: ...
+    def __init__(self, timings: _Optional[_Iterable[_Union[_wire_pb2.StageTiming, _Mapping]]] = ..., links: _Optional[_Iterable[_Union[_wire_pb2.LinkTransfer, _Mapping]]] = ..., busy_s: _Optional[float] = ..., status: _Optional[_Union[TierStatus, _Mapping]] = ..., feature_cached_at: _Optional[_Union[_wire_pb2.Tier, str]] = ..., tokens: _Optional[int] = ...) -> None: ...
 
 class CacheMiss(_message.Message):
     __slots__ = ("cache_key",)
@@ -89,38 +91,98 @@ class StatusRequest(_message.Message):
     __slots__ = ()
     def __init__(self) -> None: ...
 
+class StageCost(_message.Message):
+    __slots__ = ("tier", "precision", "stage", "seconds")
+    TIER_FIELD_NUMBER: _ClassVar[int]
+    PRECISION_FIELD_NUMBER: _ClassVar[int]
+    STAGE_FIELD_NUMBER: _ClassVar[int]
+    SECONDS_FIELD_NUMBER: _ClassVar[int]
+    tier: _wire_pb2.Tier
+    precision: _wire_pb2.Precision
+    stage: int
+    seconds: float
+    def __init__(self, tier: _Optional[_Union[_wire_pb2.Tier, str]] = ..., precision: _Optional[_Union[_wire_pb2.Precision, str]] = ..., stage: _Optional[int] = ..., seconds: _Optional[float] = ...) -> None: ...
+
+class DecodeCost(_message.Message):
+    __slots__ = ("tier", "batch", "seconds_per_token")
+    TIER_FIELD_NUMBER: _ClassVar[int]
+    BATCH_FIELD_NUMBER: _ClassVar[int]
+    SECONDS_PER_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    tier: _wire_pb2.Tier
+    batch: int
+    seconds_per_token: float
+    def __init__(self, tier: _Optional[_Union[_wire_pb2.Tier, str]] = ..., batch: _Optional[int] = ..., seconds_per_token: _Optional[float] = ...) -> None: ...
+
+class PreprocessCost(_message.Message):
+    __slots__ = ("tier", "megapixels", "seconds")
+    TIER_FIELD_NUMBER: _ClassVar[int]
+    MEGAPIXELS_FIELD_NUMBER: _ClassVar[int]
+    SECONDS_FIELD_NUMBER: _ClassVar[int]
+    tier: _wire_pb2.Tier
+    megapixels: float
+    seconds: float
+    def __init__(self, tier: _Optional[_Union[_wire_pb2.Tier, str]] = ..., megapixels: _Optional[float] = ..., seconds: _Optional[float] = ...) -> None: ...
+
+class ComputeProfile(_message.Message):
+    __slots__ = ("stages", "decode", "preprocess")
+    STAGES_FIELD_NUMBER: _ClassVar[int]
+    DECODE_FIELD_NUMBER: _ClassVar[int]
+    PREPROCESS_FIELD_NUMBER: _ClassVar[int]
+    stages: _containers.RepeatedCompositeFieldContainer[StageCost]
+    decode: _containers.RepeatedCompositeFieldContainer[DecodeCost]
+    preprocess: _containers.RepeatedCompositeFieldContainer[PreprocessCost]
+    def __init__(self, stages: _Optional[_Iterable[_Union[StageCost, _Mapping]]] = ..., decode: _Optional[_Iterable[_Union[DecodeCost, _Mapping]]] = ..., preprocess: _Optional[_Iterable[_Union[PreprocessCost, _Mapping]]] = ...) -> None: ...
+
+class CacheStats(_message.Message):
+    __slots__ = ("hits", "misses", "evictions", "corrupted", "entries", "bytes", "byte_budget")
+    HITS_FIELD_NUMBER: _ClassVar[int]
+    MISSES_FIELD_NUMBER: _ClassVar[int]
+    EVICTIONS_FIELD_NUMBER: _ClassVar[int]
+    CORRUPTED_FIELD_NUMBER: _ClassVar[int]
+    ENTRIES_FIELD_NUMBER: _ClassVar[int]
+    BYTES_FIELD_NUMBER: _ClassVar[int]
+    BYTE_BUDGET_FIELD_NUMBER: _ClassVar[int]
+    hits: int
+    misses: int
+    evictions: int
+    corrupted: int
+    entries: int
+    bytes: int
+    byte_budget: int
+    def __init__(self, hits: _Optional[int] = ..., misses: _Optional[int] = ..., evictions: _Optional[int] = ..., corrupted: _Optional[int] = ..., entries: _Optional[int] = ..., bytes: _Optional[int] = ..., byte_budget: _Optional[int] = ...) -> None: ...
+
+class LinkEstimate(_message.Message):
+    __slots__ = ("bandwidth_bps", "rtt_s")
+    BANDWIDTH_BPS_FIELD_NUMBER: _ClassVar[int]
+    RTT_S_FIELD_NUMBER: _ClassVar[int]
+    bandwidth_bps: float
+    rtt_s: float
+    def __init__(self, bandwidth_bps: _Optional[float] = ..., rtt_s: _Optional[float] = ...) -> None: ...
+
 class TierStatus(_message.Message):
-    __slots__ = ("tier", "active", "queued", "batch_mean", "cache_entries", "cache_bytes", "cache_hit_ratio", "visual_version", "cached_keys", "profile_json", "downstream", "next_bandwidth_bps", "next_rtt_s", "running", "vision_runs", "max_answer_tokens")
+    __slots__ = ("tier", "active", "queued", "running", "batch_mean", "cache", "visual_version", "vision_runs", "max_answer_tokens", "profile", "downstream", "next_link")
     TIER_FIELD_NUMBER: _ClassVar[int]
     ACTIVE_FIELD_NUMBER: _ClassVar[int]
     QUEUED_FIELD_NUMBER: _ClassVar[int]
-    BATCH_MEAN_FIELD_NUMBER: _ClassVar[int]
-    CACHE_ENTRIES_FIELD_NUMBER: _ClassVar[int]
-    CACHE_BYTES_FIELD_NUMBER: _ClassVar[int]
-    CACHE_HIT_RATIO_FIELD_NUMBER: _ClassVar[int]
-    VISUAL_VERSION_FIELD_NUMBER: _ClassVar[int]
-    CACHED_KEYS_FIELD_NUMBER: _ClassVar[int]
-    PROFILE_JSON_FIELD_NUMBER: _ClassVar[int]
-    DOWNSTREAM_FIELD_NUMBER: _ClassVar[int]
-    NEXT_BANDWIDTH_BPS_FIELD_NUMBER: _ClassVar[int]
-    NEXT_RTT_S_FIELD_NUMBER: _ClassVar[int]
     RUNNING_FIELD_NUMBER: _ClassVar[int]
+    BATCH_MEAN_FIELD_NUMBER: _ClassVar[int]
+    CACHE_FIELD_NUMBER: _ClassVar[int]
+    VISUAL_VERSION_FIELD_NUMBER: _ClassVar[int]
     VISION_RUNS_FIELD_NUMBER: _ClassVar[int]
     MAX_ANSWER_TOKENS_FIELD_NUMBER: _ClassVar[int]
-    tier: str
+    PROFILE_FIELD_NUMBER: _ClassVar[int]
+    DOWNSTREAM_FIELD_NUMBER: _ClassVar[int]
+    NEXT_LINK_FIELD_NUMBER: _ClassVar[int]
+    tier: _wire_pb2.Tier
     active: int
     queued: int
-    batch_mean: float
-    cache_entries: int
-    cache_bytes: int
-    cache_hit_ratio: float
-    visual_version: str
-    cached_keys: _containers.RepeatedScalarFieldContainer[str]
-    profile_json: str
-    downstream: TierStatus
-    next_bandwidth_bps: float
-    next_rtt_s: float
     running: int
+    batch_mean: float
+    cache: CacheStats
+    visual_version: str
     vision_runs: int
     max_answer_tokens: int
-    def __init__(self, tier: _Optional[str] = ..., active: _Optional[int] = ..., queued: _Optional[int] = ..., batch_mean: _Optional[float] = ..., cache_entries: _Optional[int] = ..., cache_bytes: _Optional[int] = ..., cache_hit_ratio: _Optional[float] = ..., visual_version: _Optional[str] = ..., cached_keys: _Optional[_Iterable[str]] = ..., profile_json: _Optional[str] = ..., downstream: _Optional[_Union[TierStatus, _Mapping]] = ..., next_bandwidth_bps: _Optional[float] = ..., next_rtt_s: _Optional[float] = ..., running: _Optional[int] = ..., vision_runs: _Optional[int] = ..., max_answer_tokens: _Optional[int] = ...) -> None: ...
+    profile: ComputeProfile
+    downstream: TierStatus
+    next_link: LinkEstimate
+    def __init__(self, tier: _Optional[_Union[_wire_pb2.Tier, str]] = ..., active: _Optional[int] = ..., queued: _Optional[int] = ..., running: _Optional[int] = ..., batch_mean: _Optional[float] = ..., cache: _Optional[_Union[CacheStats, _Mapping]] = ..., visual_version: _Optional[str] = ..., vision_runs: _Optional[int] = ..., max_answer_tokens: _Optional[int] = ..., profile: _Optional[_Union[ComputeProfile, _Mapping]] = ..., downstream: _Optional[_Union[TierStatus, _Mapping]] = ..., next_link: _Optional[_Union[LinkEstimate, _Mapping]] = ...) -> None: ...

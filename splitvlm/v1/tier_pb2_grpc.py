@@ -25,7 +25,7 @@ if _version_not_supported:
     )
 
 
-class TierStub:
+class TierServiceStub:
     """Missing associated documentation comment in .proto file."""
 
     def __init__(self, channel):
@@ -35,23 +35,23 @@ class TierStub:
             channel: A grpc.Channel.
         """
         self.Execute = channel.stream_stream(
-                '/splitvlm.v1.Tier/Execute',
+                '/splitvlm.v1.TierService/Execute',
                 request_serializer=splitvlm_dot_v1_dot_tier__pb2.ExecuteChunk.SerializeToString,
                 response_deserializer=splitvlm_dot_v1_dot_tier__pb2.ExecuteEvent.FromString,
                 _registered_method=True)
         self.Probe = channel.unary_unary(
-                '/splitvlm.v1.Tier/Probe',
+                '/splitvlm.v1.TierService/Probe',
                 request_serializer=splitvlm_dot_v1_dot_tier__pb2.ProbeRequest.SerializeToString,
                 response_deserializer=splitvlm_dot_v1_dot_tier__pb2.ProbeReply.FromString,
                 _registered_method=True)
         self.Status = channel.unary_unary(
-                '/splitvlm.v1.Tier/Status',
+                '/splitvlm.v1.TierService/Status',
                 request_serializer=splitvlm_dot_v1_dot_tier__pb2.StatusRequest.SerializeToString,
                 response_deserializer=splitvlm_dot_v1_dot_tier__pb2.TierStatus.FromString,
                 _registered_method=True)
 
 
-class TierServicer:
+class TierServiceServicer:
     """Missing associated documentation comment in .proto file."""
 
     def Execute(self, request_iterator, context):
@@ -73,7 +73,7 @@ class TierServicer:
         raise NotImplementedError('Method not implemented!')
 
 
-def add_TierServicer_to_server(servicer, server):
+def add_TierServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
             'Execute': grpc.stream_stream_rpc_method_handler(
                     servicer.Execute,
@@ -92,13 +92,13 @@ def add_TierServicer_to_server(servicer, server):
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
-            'splitvlm.v1.Tier', rpc_method_handlers)
+            'splitvlm.v1.TierService', rpc_method_handlers)
     server.add_generic_rpc_handlers((generic_handler,))
-    server.add_registered_method_handlers('splitvlm.v1.Tier', rpc_method_handlers)
+    server.add_registered_method_handlers('splitvlm.v1.TierService', rpc_method_handlers)
 
 
  # This class is part of an EXPERIMENTAL API.
-class Tier:
+class TierService:
     """Missing associated documentation comment in .proto file."""
 
     @staticmethod
@@ -115,7 +115,7 @@ class Tier:
         return grpc.experimental.stream_stream(
             request_iterator,
             target,
-            '/splitvlm.v1.Tier/Execute',
+            '/splitvlm.v1.TierService/Execute',
             splitvlm_dot_v1_dot_tier__pb2.ExecuteChunk.SerializeToString,
             splitvlm_dot_v1_dot_tier__pb2.ExecuteEvent.FromString,
             options,
@@ -142,7 +142,7 @@ class Tier:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/splitvlm.v1.Tier/Probe',
+            '/splitvlm.v1.TierService/Probe',
             splitvlm_dot_v1_dot_tier__pb2.ProbeRequest.SerializeToString,
             splitvlm_dot_v1_dot_tier__pb2.ProbeReply.FromString,
             options,
@@ -169,7 +169,7 @@ class Tier:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/splitvlm.v1.Tier/Status',
+            '/splitvlm.v1.TierService/Status',
             splitvlm_dot_v1_dot_tier__pb2.StatusRequest.SerializeToString,
             splitvlm_dot_v1_dot_tier__pb2.TierStatus.FromString,
             options,

@@ -24,31 +24,45 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16splitvlm/v1/wire.proto\x12\x0bsplitvlm.v1\"n\n\x06Tensor\x12\'\n\x08\x65ncoding\x18\x01 \x01(\x0e\x32\x15.splitvlm.v1.Encoding\x12\r\n\x05shape\x18\x02 \x03(\x03\x12\x0c\n\x04\x64\x61ta\x18\x03 \x01(\x0c\x12\x0e\n\x06scales\x18\x04 \x01(\x0c\x12\x0e\n\x06\x64igest\x18\x05 \x01(\t\"\x94\x01\n\x07Payload\x12\x0b\n\x03\x63ut\x18\x01 \x01(\x05\x12\x0f\n\x05image\x18\x02 \x01(\x0cH\x00\x12%\n\x06tensor\x18\x03 \x01(\x0b\x32\x13.splitvlm.v1.TensorH\x00\x12\x13\n\tcache_key\x18\x04 \x01(\tH\x00\x12\'\n\x08\x65ncoding\x18\x05 \x01(\x0e\x32\x15.splitvlm.v1.EncodingB\x06\n\x04\x62ody\"D\n\x04Step\x12\x0c\n\x04tier\x18\x01 \x01(\t\x12\r\n\x05start\x18\x02 \x01(\x05\x12\x0c\n\x04stop\x18\x03 \x01(\x05\x12\x11\n\tprecision\x18\x04 \x01(\t\"V\n\nEscalation\x12\x0c\n\x04tier\x18\x01 \x01(\t\x12\'\n\x08\x65ncoding\x18\x02 \x01(\x0e\x32\x15.splitvlm.v1.Encoding\x12\x11\n\tthreshold\x18\x03 \x01(\x01\"\xf4\x01\n\x04Plan\x12\x0c\n\x04name\x18\x01 \x01(\t\x12 \n\x05steps\x18\x02 \x03(\x0b\x32\x11.splitvlm.v1.Step\x12(\n\tencodings\x18\x03 \x03(\x0e\x32\x15.splitvlm.v1.Encoding\x12\x33\n\tpredicted\x18\x04 \x03(\x0b\x32 .splitvlm.v1.Plan.PredictedEntry\x12+\n\nescalation\x18\x05 \x01(\x0b\x32\x17.splitvlm.v1.Escalation\x1a\x30\n\x0ePredictedEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01:\x02\x38\x01\";\n\x0bStageTiming\x12\x0c\n\x04tier\x18\x01 \x01(\t\x12\r\n\x05stage\x18\x02 \x01(\t\x12\x0f\n\x07seconds\x18\x03 \x01(\x01\"<\n\x0cLinkTransfer\x12\x0c\n\x04link\x18\x01 \x01(\t\x12\r\n\x05\x62ytes\x18\x02 \x01(\x03\x12\x0f\n\x07seconds\x18\x03 \x01(\x01*s\n\x08\x45ncoding\x12\x18\n\x14\x45NCODING_UNSPECIFIED\x10\x00\x12\t\n\x05IMAGE\x10\x01\x12\x07\n\x03PNG\x10\x02\x12\x08\n\x04\x46P32\x10\x03\x12\x08\n\x04\x46P16\x10\x04\x12\x08\n\x04INT8\x10\x05\x12\x0c\n\x08INT8_LZ4\x10\x06\x12\r\n\tCACHE_REF\x10\x07\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16splitvlm/v1/wire.proto\x12\x0bsplitvlm.v1\")\n\nStageRange\x12\r\n\x05start\x18\x01 \x01(\x05\x12\x0c\n\x04stop\x18\x02 \x01(\x05\"E\n\x06Tensor\x12\r\n\x05shape\x18\x01 \x03(\x03\x12\x0c\n\x04\x64\x61ta\x18\x02 \x01(\x0c\x12\x0e\n\x06scales\x18\x03 \x01(\x0c\x12\x0e\n\x06\x64igest\x18\x04 \x01(\t\"\x94\x01\n\x07Payload\x12\x0b\n\x03\x63ut\x18\x01 \x01(\x05\x12\'\n\x08\x65ncoding\x18\x02 \x01(\x0e\x32\x15.splitvlm.v1.Encoding\x12\x0f\n\x05image\x18\x03 \x01(\x0cH\x00\x12%\n\x06tensor\x18\x04 \x01(\x0b\x32\x13.splitvlm.v1.TensorH\x00\x12\x13\n\tcache_key\x18\x05 \x01(\tH\x00\x42\x06\n\x04\x62ody\"{\n\x04Step\x12\x1f\n\x04tier\x18\x01 \x01(\x0e\x32\x11.splitvlm.v1.Tier\x12\'\n\x06stages\x18\x02 \x01(\x0b\x32\x17.splitvlm.v1.StageRange\x12)\n\tprecision\x18\x03 \x01(\x0e\x32\x16.splitvlm.v1.Precision\"i\n\nEscalation\x12\x1f\n\x04tier\x18\x01 \x01(\x0e\x32\x11.splitvlm.v1.Tier\x12\'\n\x08\x65ncoding\x18\x02 \x01(\x0e\x32\x15.splitvlm.v1.Encoding\x12\x11\n\tthreshold\x18\x03 \x01(\x01\"P\n\rStageForecast\x12\x1f\n\x04tier\x18\x01 \x01(\x0e\x32\x11.splitvlm.v1.Tier\x12\r\n\x05stage\x18\x02 \x01(\x05\x12\x0f\n\x07seconds\x18\x03 \x01(\x01\"@\n\x0cWaitForecast\x12\x1f\n\x04tier\x18\x01 \x01(\x0e\x32\x11.splitvlm.v1.Tier\x12\x0f\n\x07seconds\x18\x02 \x01(\x01\"O\n\x0cLinkForecast\x12\x1f\n\x04link\x18\x01 \x01(\x0e\x32\x11.splitvlm.v1.Link\x12\x0f\n\x07seconds\x18\x02 \x01(\x01\x12\r\n\x05\x62ytes\x18\x03 \x01(\x01\"\xf6\x02\n\x08\x46orecast\x12\x11\n\tlatency_s\x18\x01 \x01(\x01\x12\x10\n\x08\x65nergy_j\x18\x02 \x01(\x01\x12\x10\n\x08\x61\x63\x63uracy\x18\x03 \x01(\x01\x12\x11\n\tobjective\x18\x04 \x01(\x01\x12\x16\n\x0e\x65\x64ge_compute_s\x18\x05 \x01(\x01\x12\x12\n\nedge_bytes\x18\x06 \x01(\x01\x12\x12\n\noverhead_s\x18\x07 \x01(\x01\x12*\n\x06stages\x18\x08 \x03(\x0b\x32\x1a.splitvlm.v1.StageForecast\x12(\n\x05waits\x18\t \x03(\x0b\x32\x19.splitvlm.v1.WaitForecast\x12(\n\x05links\x18\n \x03(\x0b\x32\x19.splitvlm.v1.LinkForecast\x12\x17\n\np_escalate\x18\x0b \x01(\x01H\x00\x88\x01\x01\x12 \n\x13\x65scalated_latency_s\x18\x0c \x01(\x01H\x01\x88\x01\x01\x42\r\n\x0b_p_escalateB\x16\n\x14_escalated_latency_s\"\xb7\x01\n\x04Plan\x12\x0c\n\x04name\x18\x01 \x01(\t\x12 \n\x05steps\x18\x02 \x03(\x0b\x32\x11.splitvlm.v1.Step\x12(\n\tencodings\x18\x03 \x03(\x0e\x32\x15.splitvlm.v1.Encoding\x12+\n\nescalation\x18\x04 \x01(\x0b\x32\x17.splitvlm.v1.Escalation\x12(\n\tpredicted\x18\x05 \x01(\x0b\x32\x15.splitvlm.v1.Forecast\"h\n\x0bStageTiming\x12\x1f\n\x04tier\x18\x01 \x01(\x0e\x32\x11.splitvlm.v1.Tier\x12\'\n\x06stages\x18\x02 \x01(\x0b\x32\x17.splitvlm.v1.StageRange\x12\x0f\n\x07seconds\x18\x03 \x01(\x01\"O\n\x0cLinkTransfer\x12\x1f\n\x04link\x18\x01 \x01(\x0e\x32\x11.splitvlm.v1.Link\x12\r\n\x05\x62ytes\x18\x02 \x01(\x03\x12\x0f\n\x07seconds\x18\x03 \x01(\x01*I\n\x04Tier\x12\x14\n\x10TIER_UNSPECIFIED\x10\x00\x12\r\n\tTIER_EDGE\x10\x01\x12\x0c\n\x08TIER_FOG\x10\x02\x12\x0e\n\nTIER_CLOUD\x10\x03*N\n\tPrecision\x12\x19\n\x15PRECISION_UNSPECIFIED\x10\x00\x12\x12\n\x0ePRECISION_FP32\x10\x01\x12\x12\n\x0ePRECISION_INT8\x10\x02*\xc5\x01\n\x08\x45ncoding\x12\x18\n\x14\x45NCODING_UNSPECIFIED\x10\x00\x12\x12\n\x0e\x45NCODING_IMAGE\x10\x01\x12\x10\n\x0c\x45NCODING_PNG\x10\x02\x12\x11\n\rENCODING_FP32\x10\x03\x12\x11\n\rENCODING_FP16\x10\x04\x12\x11\n\rENCODING_INT8\x10\x05\x12\x15\n\x11\x45NCODING_INT8_LZ4\x10\x06\x12\x16\n\x12\x45NCODING_CACHE_REF\x10\x07\x12\x11\n\rENCODING_INT4\x10\x08*C\n\x04Link\x12\x14\n\x10LINK_UNSPECIFIED\x10\x00\x12\x11\n\rLINK_EDGE_FOG\x10\x01\x12\x12\n\x0eLINK_FOG_CLOUD\x10\x02*T\n\x06Policy\x12\x16\n\x12POLICY_UNSPECIFIED\x10\x00\x12\x1e\n\x1aPOLICY_PIXELS_STAY_ON_EDGE\x10\x01\x12\x12\n\x0ePOLICY_OFFLINE\x10\x02\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'splitvlm.v1.wire_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_PLAN_PREDICTEDENTRY']._loaded_options = None
-  _globals['_PLAN_PREDICTEDENTRY']._serialized_options = b'8\001'
-  _globals['_ENCODING']._serialized_start=830
-  _globals['_ENCODING']._serialized_end=945
-  _globals['_TENSOR']._serialized_start=39
-  _globals['_TENSOR']._serialized_end=149
-  _globals['_PAYLOAD']._serialized_start=152
-  _globals['_PAYLOAD']._serialized_end=300
-  _globals['_STEP']._serialized_start=302
-  _globals['_STEP']._serialized_end=370
-  _globals['_ESCALATION']._serialized_start=372
-  _globals['_ESCALATION']._serialized_end=458
-  _globals['_PLAN']._serialized_start=461
-  _globals['_PLAN']._serialized_end=705
-  _globals['_PLAN_PREDICTEDENTRY']._serialized_start=657
-  _globals['_PLAN_PREDICTEDENTRY']._serialized_end=705
-  _globals['_STAGETIMING']._serialized_start=707
-  _globals['_STAGETIMING']._serialized_end=766
-  _globals['_LINKTRANSFER']._serialized_start=768
-  _globals['_LINKTRANSFER']._serialized_end=828
+  _globals['_TIER']._serialized_start=1515
+  _globals['_TIER']._serialized_end=1588
+  _globals['_PRECISION']._serialized_start=1590
+  _globals['_PRECISION']._serialized_end=1668
+  _globals['_ENCODING']._serialized_start=1671
+  _globals['_ENCODING']._serialized_end=1868
+  _globals['_LINK']._serialized_start=1870
+  _globals['_LINK']._serialized_end=1937
+  _globals['_POLICY']._serialized_start=1939
+  _globals['_POLICY']._serialized_end=2023
+  _globals['_STAGERANGE']._serialized_start=39
+  _globals['_STAGERANGE']._serialized_end=80
+  _globals['_TENSOR']._serialized_start=82
+  _globals['_TENSOR']._serialized_end=151
+  _globals['_PAYLOAD']._serialized_start=154
+  _globals['_PAYLOAD']._serialized_end=302
+  _globals['_STEP']._serialized_start=304
+  _globals['_STEP']._serialized_end=427
+  _globals['_ESCALATION']._serialized_start=429
+  _globals['_ESCALATION']._serialized_end=534
+  _globals['_STAGEFORECAST']._serialized_start=536
+  _globals['_STAGEFORECAST']._serialized_end=616
+  _globals['_WAITFORECAST']._serialized_start=618
+  _globals['_WAITFORECAST']._serialized_end=682
+  _globals['_LINKFORECAST']._serialized_start=684
+  _globals['_LINKFORECAST']._serialized_end=763
+  _globals['_FORECAST']._serialized_start=766
+  _globals['_FORECAST']._serialized_end=1140
+  _globals['_PLAN']._serialized_start=1143
+  _globals['_PLAN']._serialized_end=1326
+  _globals['_STAGETIMING']._serialized_start=1328
+  _globals['_STAGETIMING']._serialized_end=1432
+  _globals['_LINKTRANSFER']._serialized_start=1434
+  _globals['_LINKTRANSFER']._serialized_end=1513
 # @@protoc_insertion_point(module_scope)

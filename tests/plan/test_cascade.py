@@ -96,7 +96,8 @@ def test_the_planner_picks_a_cascade_when_it_costs_less(candidates: CandidateSet
         if decision.plan.escalation is not None:
             picked += 1
             assert "cascade:" in decision.explain()
-            assert decision.plan.predicted["p_escalate"] == decision.prediction.p_escalate
+            assert decision.plan.predicted is not None
+            assert decision.plan.predicted.p_escalate == decision.prediction.p_escalate
         offline = planner.plan(PlanRequest(QUESTIONS["relate"], 30_000,
                                            policy=frozenset({"offline"})))
         assert offline.plan.escalation is None

@@ -56,9 +56,13 @@ def test_edge_int8_relayed_to_cloud(graph: StageGraph) -> None:
     assert pred.energy_j == pytest.approx(edge_s * 5.0 + airtime * 1.0)
     assert pred.accuracy == 0.8
     assert pred.objective == pytest.approx(pred.latency_s + 2 * pred.energy_j - 3 * 0.8)
-    d = pred.to_dict()
-    assert d["link.edge-fog.bytes"] == d["link.fog-cloud.bytes"] == payload
-    assert d["stage.vision[0].s"] == 5e-4 and d["wait.cloud.s"] == pytest.approx(0.05)
+    f = pred.forecast(graph)
+    edge_fog, fog_cloud = f.link(Link.EDGE_FOG), f.link(Link.FOG_CLOUD)
+    assert edge_fog is not None and fog_cloud is not None
+    assert edge_fog.bytes == fog_cloud.bytes == payload
+    assert f.stage_s(graph.index("vision[0]")) == 5e-4
+    assert [w.seconds for w in f.waits if w.tier is Tier.CLOUD] == [pytest.approx(0.05)]
+    assert f.stage_s(graph.decode) == pytest.approx(2 * per_token)
 
 
 def test_cache_ref_skips_the_edge_and_sends_a_hash(graph: StageGraph) -> None:

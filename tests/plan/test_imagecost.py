@@ -82,7 +82,7 @@ def test_large_photos_are_priced_and_do_not_misprice_the_frames_after_them(
 
 def test_profiles_carry_their_image_cost_through_a_document(graph: StageGraph) -> None:
     profile = _planner(graph).cost.profile
-    again = ComputeProfile.from_dict(graph, profile.to_dict())
+    again = ComputeProfile.from_report(graph, profile.to_report())
     assert again.preprocess_s(Tier.EDGE, PHOTO) == pytest.approx(
         profile.preprocess_s(Tier.EDGE, PHOTO))
     assert again.preprocess_s(Tier.FOG, PHOTO) is None  # the fog never measured preprocess

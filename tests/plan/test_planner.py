@@ -47,8 +47,9 @@ def test_choice_equals_brute_force_on_random_worlds(
             best, met = expected
             decision = planner.plan(request)
             assert decision.deadline_met == met
-            key = "objective" if met else "latency_s"
-            got = decision.plan.predicted[key]
+            assert decision.plan.predicted is not None
+            got = (decision.plan.predicted.objective if met
+                   else decision.plan.predicted.latency_s)
             want = best.objective if met else best.latency_s
             assert got == pytest.approx(want, rel=1e-9, abs=1e-12)
             check_constraints(decision.plan, request, down, graph)
@@ -137,11 +138,15 @@ def test_bandwidth_drop_moves_the_cut(graph: StageGraph, candidates: CandidateSe
     planner = make_planner(world, candidates)
     request = PlanRequest(QUESTIONS["count"], 2_000_000, preset="fastest",
                           policy=frozenset({Policy.PIXELS_STAY_ON_EDGE}))
-    before = planner.plan(request).plan.predicted["link.edge-fog.bytes"]
+    def edge_fog_bytes(plan: Plan) -> float:
+        assert plan.predicted is not None
+        hop = plan.predicted.link(Link.EDGE_FOG)
+        return 0.0 if hop is None else hop.bytes
+
+    before = edge_fog_bytes(planner.plan(request).plan)
     for _ in range(3):  # 10 kbit/s now: 100,000x slower
         link.observe_transfer(1_000_000, 800.0)
-    after = planner.plan(request).plan
-    assert after.predicted.get("link.edge-fog.bytes", 0.0) < before
+    assert edge_fog_bytes(planner.plan(request).plan) < before
 
 
 def test_decision_explains_itself(graph: StageGraph, candidates: CandidateSet) -> None:
@@ -152,7 +157,8 @@ def test_decision_explains_itself(graph: StageGraph, candidates: CandidateSet) -
     assert decision.plan.name in text and "runner-up" in text and "848 candidates" in text
     assert decision.n_candidates == 848 and decision.qtype == "relate"
     assert decision.runner_up is not None
-    assert decision.runner_up.predicted["objective"] >= decision.plan.predicted["objective"]
+    assert decision.runner_up.predicted is not None and decision.plan.predicted is not None
+    assert decision.runner_up.predicted.objective >= decision.plan.predicted.objective
     assert set(decision.plan.to_dict()["predicted"]) >= {"latency_s", "energy_j", "accuracy"}
 
 
@@ -162,11 +168,11 @@ def test_record_learns_and_tracks_prediction_error(graph: StageGraph,
     planner = make_planner(world, candidates)
     plan = planner.plan(PlanRequest(QUESTIONS["color"], 10_000, preset="fastest")).plan
     assert planner.mape is None
-    pred = plan.predicted["latency_s"]
+    assert plan.predicted is not None
+    pred = plan.predicted.latency_s
     edge = plan.steps[0]
     stage_s = {s: 0.5 for s in range(edge.start, edge.stop) if s < graph.prefill}
-    transfers = tuple(Transfer(Link(k.split(".")[1]), int(v), 0.2)
-                      for k, v in plan.predicted.items() if k.endswith(".bytes"))
+    transfers = tuple(Transfer(li.link, int(li.bytes), 0.2) for li in plan.predicted.links)
     error = planner.record(plan, Measurement(latency_s=pred * 2, stage_s=stage_s,
                                              transfers=transfers, decode_tokens=2,
                                              decode_s=0.01, batch=1))
@@ -211,7 +217,8 @@ def test_the_edge_overhead_is_learnt_and_priced_into_every_plan(
     planner.cost.profile.observe_overhead(0.003)
     before = planner.plan(request)
     overhead = planner.cost.profile.overhead_s
-    assert before.plan.predicted["overhead_s"] == overhead > 0
+    assert before.plan.predicted is not None
+    assert before.plan.predicted.overhead_s == overhead > 0
     planner.record(before.plan, Measurement(latency_s=0.5, overhead_s=overhead + 0.001))
     after = planner.plan(request)
     assert planner.cost.profile.overhead_s == pytest.approx(overhead + 0.2 * 0.001)

@@ -3,6 +3,7 @@ from __future__ import annotations
 import pytest
 
 from splitvlm.plan.load import LoadTracker
+from splitvlm.plan.measured import ProfileReport
 from splitvlm.plan.plan import Precision, Tier
 from splitvlm.plan.profiles import ComputeProfile
 from splitvlm.stages import StageGraph
@@ -24,7 +25,9 @@ def test_from_dict_lookups_and_fallbacks(graph: StageGraph) -> None:
     assert profile.stage_s(Tier.EDGE, 0, Precision.INT8) == 0.001  # no int8 entry: fp32
     assert profile.stage_s(Tier.FOG, v0) is None  # never measured: cannot run there
     assert profile.prefill_s(Tier.CLOUD) == 0.002 and profile.prefill_s(Tier.FOG) is None
-    assert ComputeProfile.from_dict(graph, profile.to_dict()).to_dict() == profile.to_dict()
+    report = profile.to_report()
+    assert ComputeProfile.from_report(graph, report).to_report() == report
+    assert ProfileReport.from_dict(graph, report.to_dict(graph)) == report
     with pytest.raises(ValueError, match="malformed"):
         ComputeProfile.from_dict(graph, {"stages": {"edge": {"fp32": {"nope": 1.0}}}})
 

@@ -89,7 +89,7 @@ def test_edge_rejects_bad_ask_then_answers(cluster: ProcessCluster, sample: sets
 def test_the_answer_token_limit_is_advertised_and_checked_before_any_stage_runs(
         cluster: ProcessCluster, sample: sets.Sample) -> None:
     with grpc.insecure_channel(cluster.edge) as channel:
-        stub = tier_pb2_grpc.TierStub(channel)
+        stub = tier_pb2_grpc.TierServiceStub(channel)
         before = stub.Status(tier_pb2.StatusRequest())
         assert before.max_answer_tokens == MAX_ANSWER_TOKENS
         assert before.downstream.max_answer_tokens == MAX_ANSWER_TOKENS  # the fog's, seen
@@ -188,9 +188,11 @@ TIER_CASES: dict[str, tuple[Build, str]] = {
         lambda g, p, t: pixels_plan(p, Step(E, 0, 3), Step(t, 3, g.n_stages)),
         "encoding png cannot carry the tokens at cut 3"),
     "unknown encoding in plan": (
-        lambda g, p, t: unknown_encoding(good(g, p, t), "plan"), "unknown encoding 99"),
+        lambda g, p, t: unknown_encoding(good(g, p, t), "plan"),
+        r"plan.encodings\[0\] is unknown Encoding 99; expected one of"),
     "unknown encoding in payload": (
-        lambda g, p, t: unknown_encoding(good(g, p, t), "payload"), "unknown encoding 99"),
+        lambda g, p, t: unknown_encoding(good(g, p, t), "payload"),
+        "payload.encoding is unknown Encoding 99"),
     "declared over the cap": (
         lambda g, p, t: edit(good(g, p, t), payload_bytes=MAX_PAYLOAD_BYTES + 1),
         "payload declares 4097 bytes, over the cap of 4096"),
@@ -217,7 +219,7 @@ TIER_CODES = {"bad digest": grpc.StatusCode.DATA_LOSS}
 
 def execute(target: str, messages: Chunks) -> list[tier_pb2.ExecuteEvent]:
     with grpc.insecure_channel(target) as channel:
-        return list(tier_pb2_grpc.TierStub(channel).Execute(iter(messages), timeout=10))
+        return list(tier_pb2_grpc.TierServiceStub(channel).Execute(iter(messages), timeout=10))
 
 
 @pytest.mark.parametrize("tier", [Tier.FOG, Tier.CLOUD], ids=str)

@@ -11,6 +11,7 @@ from PIL import Image
 from splitvlm.data.camera import encode_image
 from splitvlm.data.sets import held_out_set
 from splitvlm.embedded import embedded_cluster
+from splitvlm.executor.builders import visual_meta
 from splitvlm.sdk import AsyncClient
 
 QUESTION = "how many circles are there ?"
@@ -28,11 +29,15 @@ async def test_photos_are_priced_by_size_and_frames_stay_priced_as_frames(
         checkpoints: Path) -> None:
     frames = [encode_image(s.image(512), "JPEG") for s in held_out_set(per_type=1)[:3]]
     photos = [photo(f) for f in frames]
+    preprocess = visual_meta(checkpoints)[0].preprocess
     async with embedded_cluster(checkpoints) as cluster, AsyncClient(cluster.edge_target) as c:
 
         async def predicted_preprocess_s(image: bytes) -> float:
             answer = await c.ask(image, QUESTION, policy=["offline"], no_cache=True)
-            return answer.plan.predicted["stage.preprocess.s"]
+            assert answer.plan.predicted is not None
+            seconds = answer.plan.predicted.stage_s(preprocess)
+            assert seconds is not None
+            return seconds
 
         before = [await predicted_preprocess_s(f) for f in frames]
         at_photo = [await predicted_preprocess_s(p) for p in photos]

@@ -37,7 +37,7 @@ PLAN = "edge-vision+fog-lm"  # the edge's vision, then the (fake) fog's LM
 SLACK_S = 0.1  # grpc rounds a timeout up when it encodes it for the next hop
 
 
-class FakeFog(tier_pb2_grpc.TierServicer):
+class FakeFog(tier_pb2_grpc.TierServiceServicer):
     """Answers every Execute with one token; records `time_remaining()`; `gate` can hold calls."""
 
     def __init__(self) -> None:
@@ -62,7 +62,7 @@ class FakeFog(tier_pb2_grpc.TierServicer):
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def fog() -> AsyncIterator[tuple[FakeFog, int]]:
     server, servicer = grpc.aio.server(), FakeFog()
-    tier_pb2_grpc.add_TierServicer_to_server(servicer, server)
+    tier_pb2_grpc.add_TierServiceServicer_to_server(servicer, server)
     port = server.add_insecure_port("127.0.0.1:0")
     await server.start()
     yield servicer, port

@@ -15,9 +15,10 @@ from splitvlm.data.camera import encode_image
 from splitvlm.data.sets import Sample, held_out_set
 from splitvlm.data.tokenizer import Tokenizer
 from splitvlm.model import zoo
+from splitvlm.plan.links import Link
 from splitvlm.plan.named import plan_names
 from splitvlm.processes import ProcessCluster, start_cluster
-from splitvlm.sdk import Client
+from splitvlm.sdk import AnswerEvent, Client, PlanEvent, TokenEvent
 from splitvlm.stages import StageGraph
 
 N_QUESTIONS = 20
@@ -82,10 +83,14 @@ def test_stream_yields_plan_tokens_then_answer(
     with Client(cluster.edge) as client:
         events = list(client.stream(encode_image(caption.image(), "PNG"), caption.qa.question,
                                     plan="edge-vision+cloud-lm"))
-    kinds = [e.WhichOneof("event") for e in events]
-    assert kinds[0] == "plan" and kinds[-1] == "answer"
-    tokens = [e.token.text for e in events if e.HasField("token")]
+    first, last = events[0], events[-1]
+    assert isinstance(first, PlanEvent) and isinstance(last, AnswerEvent)
+    assert first.plan.name == "edge-vision+cloud-lm" and first.plan.predicted is None  # named
+    tokens = [e.text for e in events if isinstance(e, TokenEvent)]
     assert len(tokens) > 3  # a caption streams word by word
-    assert " ".join(tokens) == events[-1].answer.text
-    links = {li.link: li.bytes for li in events[-1].answer.links}
-    assert set(links) == {"edge-fog", "fog-cloud"} and links["edge-fog"] > 0
+    assert " ".join(tokens) == last.answer.text
+    assert last.answer.plan == first.plan and last.answer.request_id
+    links = {li.link: li.bytes for li in last.answer.links}
+    assert set(links) == {Link.EDGE_FOG, Link.FOG_CLOUD} and links[Link.EDGE_FOG] > 0
+    assert [t.name for t in last.answer.timings] == ["preprocess", "patch_embed..project.up",
+                                                     "prefill..decode"]

@@ -23,10 +23,10 @@ from splitvlm.executor.builders import visual_meta
 from splitvlm.executor.compute import TierCompute
 from splitvlm.plan.plan import Tier
 from splitvlm.processes import TierProcess, start_tier
-from splitvlm.sdk import Client
+from splitvlm.sdk import AnswerEvent, Client, Event, PlanEvent, TokenEvent
 from splitvlm.service.server import create_server
 from splitvlm.stages import MAX_ANSWER_TOKENS
-from splitvlm.v1 import edge_pb2, tier_pb2, tier_pb2_grpc
+from splitvlm.v1 import tier_pb2, tier_pb2_grpc
 
 GRACE_S = 3.0
 CLEAN_ENDS = (grpc.StatusCode.CANCELLED, grpc.StatusCode.UNAVAILABLE)
@@ -56,13 +56,13 @@ class HealthWatch(threading.Thread):
             self.channel.close()
 
 
-class HeldFog(tier_pb2_grpc.TierServicer):
+class HeldFog(tier_pb2_grpc.TierServiceServicer):
     """A next tier that takes every Execute call and never answers it."""
 
     def __init__(self) -> None:
         self.entered = threading.Event()
         self.server = grpc.server(ThreadPoolExecutor(max_workers=2))
-        tier_pb2_grpc.add_TierServicer_to_server(self, self.server)
+        tier_pb2_grpc.add_TierServiceServicer_to_server(self, self.server)
         self.port = self.server.add_insecure_port("127.0.0.1:0")
         self.server.start()
 
@@ -104,7 +104,7 @@ def test_sigterm_mid_stream_ends_the_call_cleanly(edge: TierProcess) -> None:
     caption = next(s for s in questions(per_type=1) if s.qa.qtype == "caption")
     watch = HealthWatch(edge.target)
     assert watch.first.wait(10) and watch.statuses == [health_pb2.HealthCheckResponse.SERVING]
-    events: list[edge_pb2.AskEvent] = []
+    events: list[Event] = []
     error: SplitVLMError | None = None
     with Client(edge.target) as client:
         stream = client.stream(encode_image(caption.image(), "PNG"), caption.qa.question,
@@ -118,11 +118,12 @@ def test_sigterm_mid_stream_ends_the_call_cleanly(edge: TierProcess) -> None:
         except SplitVLMError as exc:
             error = exc
         ended_s = time.monotonic() - signalled
-    assert events[0].HasField("plan")
+    assert isinstance(events[0], PlanEvent)
     if error is None:  # finished within the grace period
-        assert events[-1].HasField("answer")
-        tokens = [e.token.text for e in events if e.HasField("token")]
-        assert " ".join(tokens) == events[-1].answer.text
+        last = events[-1]
+        assert isinstance(last, AnswerEvent)
+        tokens = [e.text for e in events if isinstance(e, TokenEvent)]
+        assert " ".join(tokens) == last.answer.text
     else:  # or cut off at its end with a clean status
         assert isinstance(error.__cause__, grpc.RpcError)
         assert error.__cause__.code() in CLEAN_ENDS, error
@@ -141,7 +142,7 @@ async def test_stop_turns_health_not_serving(checkpoints: Path) -> None:
         health = health_pb2_grpc.HealthStub(channel)
         watch = health.Watch(health_pb2.HealthCheckRequest(service=""), timeout=10)
         assert (await watch.read()).status == health_pb2.HealthCheckResponse.SERVING
-        reply = await health.Check(health_pb2.HealthCheckRequest(service="splitvlm.v1.Tier"))
+        reply = await health.Check(health_pb2.HealthCheckRequest(service="splitvlm.v1.TierService"))
         assert reply.status == health_pb2.HealthCheckResponse.SERVING
         await running.stop(0.2)
         assert (await watch.read()).status == health_pb2.HealthCheckResponse.NOT_SERVING
@@ -159,7 +160,7 @@ def test_sigterm_cuts_off_a_call_that_outlives_the_grace(checkpoints: Path,
             stream = client.stream(encode_image(questions(per_type=1)[0].image(), "PNG"),
                                    "describe the image", plan="edge-vision+fog-lm",
                                    deadline_s=30)
-            assert next(stream).HasField("plan")
+            assert isinstance(next(stream), PlanEvent)
             assert held.entered.wait(10)  # the call waits on the fog
             edge.proc.send_signal(signal.SIGTERM)
             signalled = time.monotonic()
