@@ -6,15 +6,19 @@
 from __future__ import annotations
 
 from splitvlm.config import ServiceConfig
-from splitvlm.executor import Executor
+from splitvlm.executor import Executor, NextHop
 from splitvlm.executor.builders import engine_compute
+from splitvlm.executor.measure import measure_tier
 from splitvlm.plan.plan import Tier
-from splitvlm.service.server import Running, create_server
+from splitvlm.service.server import TierBundle
 
 
-async def build(config: ServiceConfig) -> Running:
+async def build(config: ServiceConfig, next_hop: NextHop | None) -> TierBundle:
     compute, stop_engine = engine_compute(config.checkpoints, "cloud", config.threads,
                                           config.max_batch, config.max_waiting)
-    running = await create_server(config, Executor(Tier.CLOUD, compute))
-    running.on_stop.append(stop_engine)
-    return running
+    try:
+        profile = await measure_tier(Tier.CLOUD, compute)
+    except BaseException:
+        stop_engine()
+        raise
+    return TierBundle(Executor(Tier.CLOUD, compute, profile, next_hop), on_stop=[stop_engine])

@@ -1,6 +1,6 @@
 """The edge's planner: measured profiles, link estimates and load in; a plan per request out.
 
-    planner = await EdgePlanner.create(graph, own_profile, accuracy, next_hop)
+    planner = await EdgePlanner.create(graph, own_profile, accuracy, downstream)
     plan, why = planner.choose(ask_request, key, image_bytes, png_bytes, deadline_s, hit)
     planner.record(plan, result, latency_s)          # learn from what was measured
 
@@ -21,6 +21,7 @@ from pathlib import Path
 
 from splitvlm.executor.messages import ResultEvent, StageTiming
 from splitvlm.executor.status import TierStatus
+from splitvlm.executor.transport import Downstream
 from splitvlm.plan.accuracy import AccuracyTable
 from splitvlm.plan.calibration import Calibration
 from splitvlm.plan.links import Link, LinkEstimator, LinkSet
@@ -32,7 +33,6 @@ from splitvlm.plan.planner import Measurement, Planner, Transfer
 from splitvlm.plan.presets import Preset
 from splitvlm.plan.profiles import ComputeProfile
 from splitvlm.plan.request import PlanRequest, Policy
-from splitvlm.service.tier_service import GrpcForwarder
 from splitvlm.stages import StageGraph
 
 REFRESH_S = 2.0
@@ -58,16 +58,16 @@ def load_accuracy(checkpoints: Path) -> AccuracyTable:
 
 
 class EdgePlanner:
-    def __init__(self, graph: StageGraph, planner: Planner, next_hop: GrpcForwarder | None,
+    def __init__(self, graph: StageGraph, planner: Planner, downstream: Downstream | None,
                  edge_precision: Precision) -> None:
-        self.graph, self.planner, self.next_hop = graph, planner, next_hop
+        self.graph, self.planner, self.downstream = graph, planner, downstream
         self.edge_precision = edge_precision
         self._refreshed = -math.inf
         self._task: asyncio.Task[None] | None = None
 
     @classmethod
     async def create(cls, graph: StageGraph, own_profile: ProfileReport,
-                     accuracy: AccuracyTable, next_hop: GrpcForwarder | None,
+                     accuracy: AccuracyTable, downstream: Downstream | None,
                      edge_precision: Precision, calibration: Calibration | None = None
                      ) -> EdgePlanner:
         profile = ComputeProfile.from_report(graph, own_profile)
@@ -75,7 +75,7 @@ class EdgePlanner:
                         LinkEstimator(Link.FOG_CLOUD, *UNKNOWN_LINK, assumed=True))
         load = LoadTracker(slots={Tier.FOG: ENGINE_SLOTS, Tier.CLOUD: ENGINE_SLOTS})
         planner = Planner(graph, profile, links, load, accuracy, calibration=calibration)
-        edge = cls(graph, planner, next_hop, edge_precision)
+        edge = cls(graph, planner, downstream, edge_precision)
         await edge.refresh()
         return edge
 
@@ -87,7 +87,7 @@ class EdgePlanner:
         """Fog status (profiles of fog and cloud, their load, the fog-cloud link) and a probe."""
         self._refreshed = time.monotonic()
         edge_fog, fog_cloud = self.links[Link.EDGE_FOG], self.links[Link.FOG_CLOUD]
-        status = None if self.next_hop is None else await self.next_hop.status(0.0)
+        status = None if self.downstream is None else await self.downstream.status(0.0)
         if status is None:
             edge_fog.observe_failure()
             fog_cloud.observe_failure()
@@ -101,7 +101,7 @@ class EdgePlanner:
             fog_cloud.reported(status.next_link.bandwidth_bps, status.next_link.rtt_s)
         else:
             fog_cloud.observe_failure()
-        link = await self.next_hop.link(0.0) if self.next_hop is not None else None
+        link = await self.downstream.link(0.0) if self.downstream is not None else None
         if link is None:
             edge_fog.observe_failure()
         else:

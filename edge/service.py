@@ -42,7 +42,8 @@ from splitvlm.service.convert import (
     answer_to_pb,
     plan_choice_to_pb,
 )
-from splitvlm.service.errors import abort
+from splitvlm.service.errors import abort, status_for
+from splitvlm.service.requestlog import RequestLog
 from splitvlm.service.tier_service import deadline_from, request_id_of
 from splitvlm.stages import MAX_ANSWER_TOKENS
 from splitvlm.v1 import edge_pb2, edge_pb2_grpc, tier_pb2
@@ -140,19 +141,26 @@ class EdgeServicer(edge_pb2_grpc.EdgeServiceServicer):
     async def Ask(  # noqa: N802 - gRPC method name
         self, request: edge_pb2.AskRequest, context: grpc.aio.ServicerContext
     ) -> AsyncIterator[edge_pb2.AskEvent]:
-        request_id = request_id_of(context)
+        trace = RequestLog(request_id_of(context), "edge")
+        outcome = "CANCELLED"  # unless it ends otherwise: the caller went away
         try:
-            async for event in self._ask(request, deadline_from(context), request_id):
+            async for event in self._ask(request, deadline_from(context), trace):
                 yield event
+            outcome = "OK"
         except Exception as exc:  # noqa: BLE001 - every failure gets its status (bugs INTERNAL)
-            await abort(context, exc, request_id, log)
+            outcome = status_for(exc).name
+            trace.note(error=str(exc)[:200])
+            await abort(context, exc, trace.request_id, log)
+        finally:
+            trace.emit(log, outcome)
 
     def _choice(self, plan: Plan, explanation: str) -> edge_pb2.AskEvent:
         names = [s.name for s in self.graph.stages]
         return edge_pb2.AskEvent(plan=plan_choice_to_pb(plan, explanation, names))
 
     async def _ask(self, request: edge_pb2.AskRequest, deadline: float | None,
-                   request_id: str) -> AsyncIterator[edge_pb2.AskEvent]:
+                   trace: RequestLog) -> AsyncIterator[edge_pb2.AskEvent]:
+        request_id = trace.request_id
         started = time.perf_counter()
         ask = self.validate(request)
         prepared = self.prepare(request)
@@ -162,6 +170,7 @@ class EdgeServicer(edge_pb2_grpc.EdgeServiceServicer):
         plan, explanation = self.brain.choose(
             ask.plan_name, ask.question, ask.policies, ask.preset, len(image),
             prepared.png_bytes, budget_s, hit, prepared.mpix)
+        trace.note(plan=plan.name, lm=plan.lm_tier.value)
         yield self._choice(plan, explanation)
         words: list[str] = []
         result: ResultEvent | None = None
@@ -192,6 +201,9 @@ class EdgeServicer(edge_pb2_grpc.EdgeServiceServicer):
         result.timings.insert(0, StageTiming(Tier.EDGE, self.graph.preprocess,
                                              self.graph.patch_embed, prepared.preprocess_s))
         self.brain.record(plan, result, latency_s, prepared.mpix)
+        trace.note(plan=plan.name, tokens=len(words),
+                   **({} if plan.predicted is None
+                      else {"predicted_ms": plan.predicted.latency_s * 1e3}))
         yield edge_pb2.AskEvent(answer=answer_to_pb(AnswerFields(
             " ".join(words), result.timings, result.links, latency_s, key, result.escalated,
             result.confidence, request_id)))

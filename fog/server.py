@@ -7,18 +7,20 @@ from __future__ import annotations
 
 from splitvlm.cache import FeatureCache
 from splitvlm.config import ServiceConfig
-from splitvlm.executor import Executor
+from splitvlm.executor import Executor, NextHop
 from splitvlm.executor.builders import engine_compute
+from splitvlm.executor.measure import measure_tier
 from splitvlm.plan.plan import Tier
-from splitvlm.service.server import Running, create_server, forwarder_for, next_hop_channel
+from splitvlm.service.server import TierBundle
 
 
-async def build(config: ServiceConfig) -> Running:
+async def build(config: ServiceConfig, next_hop: NextHop | None) -> TierBundle:
     compute, stop_engine = engine_compute(config.checkpoints, "fog", config.threads,
                                           config.max_batch, config.max_waiting)
-    channel = next_hop_channel(config)
-    executor = Executor(Tier.FOG, compute, forwarder_for(channel),
-                        FeatureCache(config.cache_bytes))
-    running = await create_server(config, executor, channels=[c for c in [channel] if c])
-    running.on_stop.append(stop_engine)
-    return running
+    try:
+        profile = await measure_tier(Tier.FOG, compute)
+    except BaseException:
+        stop_engine()
+        raise
+    executor = Executor(Tier.FOG, compute, profile, next_hop, FeatureCache(config.cache_bytes))
+    return TierBundle(executor, on_stop=[stop_engine])

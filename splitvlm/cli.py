@@ -94,7 +94,7 @@ def _ask(args: argparse.Namespace) -> int:
 def _demo(args: argparse.Namespace) -> int:
     from splitvlm.demo import run_demo
 
-    return run_demo(plans=args.plan)
+    return run_demo(plans=args.plan, transport=args.transport)
 
 
 def _bench(args: argparse.Namespace) -> int:
@@ -206,6 +206,8 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--plan", action="append",
                    help="ask every question under this plan (repeatable: in turn); default "
                         "auto, then one question under each fixed plan")
+    s.add_argument("--transport", choices=["local", "grpc"], default="local",
+                   help="join the tiers in-process (local) or as loopback gRPC servers")
     s.set_defaults(func=_demo)
 
     s = sub.add_parser("bench", help="benchmarks: baseline and ours in one run, with ratios")

@@ -5,7 +5,8 @@ planner choosing each placement (`--plan auto`, the default) and prints the answ
 matches, the plan and its explanation, where every stage ran, bytes per link and timings. Then
 one question goes through every fixed plan, for comparison: what each placement costs and
 which LM answered. `--plan NAME` (repeatable) asks the questions under those plans instead,
-in turn.
+in turn. The tiers run in this process, joined without gRPC (`--transport local`, the
+default), or each as a loopback gRPC server (`--transport grpc`); the answers are the same.
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ import json
 import time
 from pathlib import Path
 
-from splitvlm.embedded import embedded_cluster
+from splitvlm.embedded import Transport, embedded_cluster
+from splitvlm.plan.plan import Tier
 from splitvlm.sdk import AsyncClient
 
 EXAMPLES_DIR = Path(__file__).resolve().parent.parent / "examples"
@@ -23,13 +25,17 @@ DEFAULT_PLANS = ("auto",)
 COMPARED = ("edge-only", "edge-vision+fog-lm", "edge-vision+cloud-lm", "fog-all", "cloud-all")
 
 
-async def _demo(plans: list[str], examples: Path) -> None:
+async def _demo(plans: list[str], examples: Path, transport: Transport) -> None:
     manifest = json.loads((examples / "examples.json").read_text())
     t0 = time.perf_counter()
     right = total = 0
-    async with embedded_cluster() as cluster, AsyncClient(cluster.edge_target) as client:
-        print(f"edge :{cluster.edge.port}  fog :{cluster.fog.port}  cloud :{cluster.cloud.port}"
-              f"  (started in {time.perf_counter() - t0:.1f} s)\n")
+    async with embedded_cluster(transport=transport) as cluster, \
+            AsyncClient(cluster.edge_target) as client:
+        joined = ("fog and cloud in this process, joined without gRPC" if transport == "local"
+                  else "fog " + cluster.target(Tier.FOG) + ", cloud " +
+                  cluster.target(Tier.CLOUD) + " over loopback gRPC")
+        print(f"edge {cluster.edge_target}; {joined} (started in "
+              f"{time.perf_counter() - t0:.1f} s)\n")
         for entry in manifest:
             image = (examples / entry["file"]).read_bytes()
             print(f"== {entry['file']} ({len(image)} bytes, 512x512 JPEG)")
@@ -63,6 +69,7 @@ async def _compare(client: AsyncClient, examples: Path, entry: dict[str, object]
     print()
 
 
-def run_demo(plans: list[str] | None = None, examples: Path = EXAMPLES_DIR) -> int:
-    asyncio.run(_demo(list(plans or DEFAULT_PLANS), examples))
+def run_demo(plans: list[str] | None = None, examples: Path = EXAMPLES_DIR,
+             transport: Transport = "local") -> int:
+    asyncio.run(_demo(list(plans or DEFAULT_PLANS), examples, transport))
     return 0

@@ -53,6 +53,7 @@ from splitvlm.checkpoints import CHECKPOINT_DIR
 from splitvlm.data.camera import encode_image
 from splitvlm.data.sets import held_out_set
 from splitvlm.embedded import embedded_cluster
+from splitvlm.plan.plan import Tier
 from splitvlm.processes import start_cluster
 from splitvlm.sdk import AnswerEvent, AsyncClient, TokenEvent
 from splitvlm.v1 import tier_pb2, tier_pb2_grpc
@@ -221,10 +222,11 @@ async def measure(args: argparse.Namespace) -> dict[str, Any]:
     requests = bench_requests(args.requests, args.caption_share)
     clients = min(args.clients, len(requests))
     if args.embedded:
-        async with embedded_cluster(args.checkpoints, args.threads, max_batch=max(16, clients),
+        async with embedded_cluster(args.checkpoints, args.threads, "grpc",
+                                    max_batch=max(16, clients),
                                     max_concurrent_rpcs=max(64, 2 * clients)) as cluster:
             ours, base, batch_mean = await phases(
-                cluster.edge_target, f"127.0.0.1:{cluster.cloud.port}", requests, clients,
+                cluster.edge_target, cluster.target(Tier.CLOUD), requests, clients,
                 args.rounds)
     else:
         env = {"SPLITVLM_CHECKPOINT_DIR": str(args.checkpoints),

@@ -1,9 +1,10 @@
 """The one executor every tier runs: my stages, forward the rest, relay the token stream.
 
-No grpc here: the transport to the next tier is a `Forwarder` the service layer provides.
+No grpc here: the transport to the next tier is a `NextHop` (splitvlm.executor.transport): the
+in-process one (splitvlm.executor.local) or the gRPC one the service layer provides.
 """
 
-from splitvlm.executor.executor import Executor, Forwarder
+from splitvlm.executor.executor import Executor
 from splitvlm.executor.messages import (
     CacheMissEvent,
     Event,
@@ -14,8 +15,9 @@ from splitvlm.executor.messages import (
     StageTiming,
     TokenEvent,
 )
+from splitvlm.executor.transport import Downstream, Forwarded, Forwarder, NextHop
 
 __all__ = [
-    "CacheMissEvent", "Event", "Executor", "Forwarder", "LinkTransfer", "Payload", "Request",
-    "ResultEvent", "StageTiming", "TokenEvent",
+    "CacheMissEvent", "Downstream", "Event", "Executor", "Forwarded", "Forwarder",
+    "LinkTransfer", "NextHop", "Payload", "Request", "ResultEvent", "StageTiming", "TokenEvent",
 ]

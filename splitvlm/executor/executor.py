@@ -11,16 +11,15 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from dataclasses import replace
-from typing import Protocol
 
 import numpy as np
 
 from splitvlm.cache import FeatureCache
 from splitvlm.data.camera import decode_image
 from splitvlm.data.tokenizer import Tokenizer
-from splitvlm.errors import BadRequest
+from splitvlm.errors import BadRequest, FailedPrecondition
 from splitvlm.executor.compute import TierCompute
 from splitvlm.executor.messages import (
     CacheMissEvent,
@@ -33,6 +32,7 @@ from splitvlm.executor.messages import (
     TokenEvent,
 )
 from splitvlm.executor.status import EngineLoad, TierStatus
+from splitvlm.executor.transport import NextHop
 from splitvlm.plan.links import outgoing
 from splitvlm.plan.measured import ProfileReport
 from splitvlm.plan.plan import Step, Tier, escalates
@@ -43,29 +43,21 @@ from splitvlm.wire.codecs import Encoding, codec
 CACHE_ENCODING = Encoding.FP16  # visual tokens are cached in this wire encoding
 
 
-class Forwarder(Protocol):
-    """The transport to the next tier (edge -> fog -> cloud)."""
-
-    def execute(self, request: Request) -> AsyncIterator[Event]: ...
-
-    def wire_bytes(self, request: Request) -> int:
-        """What sending `request` puts on the link (headers, plan, question, payload)."""
-        ...
-
-
 class Executor:
     def __init__(
-        self, tier: Tier, compute: TierCompute, forwarder: Forwarder | None = None,
-        cache: FeatureCache | None = None,
+        self, tier: Tier, compute: TierCompute, profile: ProfileReport | None = None,
+        next_hop: NextHop | None = None, cache: FeatureCache | None = None,
     ) -> None:
-        self.tier, self.compute, self.forwarder, self.cache = tier, compute, forwarder, cache
+        """`profile`: this tier's start-up measurement (splitvlm.executor.measure), which its
+        status reports; `next_hop`: how to reach the next tier (None: the last tier)."""
+        self.tier, self.compute, self.next_hop, self.cache = tier, compute, next_hop, cache
+        self.profile = profile or ProfileReport()
         self.graph = compute.graph
         self.tokenizer = Tokenizer()
         self.active = 0
         self.vision_runs = 0  # executions of vision stages (a cache hit needs none)
-        self.profile = ProfileReport()  # measured at start-up (measure.measure_tier)
 
-    async def execute(self, request: Request) -> AsyncIterator[Event]:
+    async def execute(self, request: Request) -> AsyncGenerator[Event, None]:
         """Run a request; yields TokenEvents, then exactly one ResultEvent (or a CacheMiss)."""
         request.plan.validate(self.graph)
         self.active += 1
@@ -266,17 +258,18 @@ class Executor:
         self, request: Request, payload: Payload, timings: list[StageTiming], busy: float,
         cached: bool,
     ) -> AsyncIterator[Event]:
-        if self.forwarder is None:
-            raise BadRequest(f"the plan continues past the {self.tier} tier, which has no "
-                             "next hop configured")
+        if self.next_hop is None:
+            raise FailedPrecondition(f"the plan continues past the {self.tier} tier, which "
+                                     "has no next tier configured")
         onward = replace(request, payload=payload, pixels=None)  # pixels stay here
-        sent = self.forwarder.wire_bytes(onward)
         t0 = time.perf_counter()
-        async for event in self.forwarder.execute(onward):
+        call = self.next_hop.forwarder.execute(onward)
+        async for event in call.events:
             if isinstance(event, ResultEvent):
                 call_s = time.perf_counter() - t0
                 network = max(call_s - event.busy_s, 0.0)
-                event.links.insert(0, LinkTransfer(outgoing(self.tier), sent, network))
+                event.links.insert(0, LinkTransfer(outgoing(self.tier), call.sent_bytes,
+                                                   network))
                 event.timings[:0] = timings
                 # the whole time here and below, the next tier's own link included: what the
                 # tier before us subtracts from its call time to find its link's time
@@ -284,6 +277,18 @@ class Executor:
                 if cached:
                     event.cached_at = self.tier
             yield event
+
+    async def report(self) -> TierStatus:
+        """The full status: this tier's, its profile merged with those behind it, the next
+        tier's status and the link to it (what `TierService.Status` answers)."""
+        status = replace(self.status(), profile=self.profile)
+        if self.next_hop is None:
+            return status
+        below = await self.next_hop.downstream.status()
+        link = await self.next_hop.downstream.link()
+        profile = self.profile if below is None or below.profile is None else (
+            self.profile.merged(below.profile))
+        return replace(status, profile=profile, downstream=below, next_link=link)
 
     def status(self) -> TierStatus:
         """This tier's load, cache and limits (what every result carries)."""

@@ -95,10 +95,24 @@ class Calibration:
         return float(np.mean(out))
 
     def curve(self, upstream: Tier) -> list[CurvePoint]:
-        """Every distinct threshold (never, each confidence, always), by escalation rate."""
-        cuts = sorted({0.0, 1.0, *(float(c) for c in np.concatenate(list(self._conf.values())))})
-        return [CurvePoint(t, self.p_escalate(upstream, UNKNOWN, t),
-                           self.accuracy(upstream, UNKNOWN, t)) for t in cuts]
+        """Every distinct threshold (never, each confidence, always), by escalation rate:
+        `p_escalate` and `accuracy` of an unknown type at each, from one sort per type (a
+        threshold at a time took 0.3 s for 1,800 rows, on the request that first asked)."""
+        cuts = np.array(sorted({0.0, 1.0, *(float(c) for c in
+                                            np.concatenate(list(self._conf.values())))}))
+        rate, accuracy = np.zeros(len(cuts)), np.zeros(len(cuts))
+        for t in self.qtypes:
+            order = np.argsort(self._conf[t], kind="stable")
+            conf = self._conf[t][order]
+            n = len(conf)
+            below = np.where(cuts >= 1.0, n, np.searchsorted(conf, cuts, side="left"))  # escalate
+            up = np.concatenate([[0], np.cumsum(self._up[(upstream, t)][order])])
+            edge = np.concatenate([[0], np.cumsum(self._edge[t][order])])
+            rate += below / n
+            accuracy += (up[below] + edge[-1] - edge[below]) / n
+        k = len(self.qtypes)
+        return [CurvePoint(float(t), float(r / k), float(a / k))
+                for t, r, a in zip(cuts, rate, accuracy, strict=True)]
 
     def threshold(self, preset: str, upstream: Tier) -> float | None:
         """The preset's threshold for cascades to `upstream` (None: the preset has none)."""

@@ -1,15 +1,21 @@
-"""Server lifecycle shared by the tiers: create, start, serve until SIGTERM, stop gracefully.
+"""Server lifecycle shared by the tiers: a bundle is built, then served, then stopped.
 
-    server, port = await create_server(config, executor, edge_servicer)   # bound, not started
-    await serve(config, build)                                             # the CLI's loop
+    hop, channel = grpc_next_hop(config)                # the next tier over gRPC (or None)
+    bundle = await build(config, hop)                    # the tier's Executor (+ Edge servicer)
+    running, port = await create_server(config, bundle)  # bound and started
+    await running.stop(grace_s)                          # health NOT_SERVING, drain, close
+    await serve(config, build)                           # all of it until SIGTERM: the CLI
 
-Every server has the standard grpc.health.v1 service and server reflection. On SIGTERM health
-turns NOT_SERVING, new calls are refused, in-flight calls get `grace_s` to finish.
+Building a bundle (models, measurement, the next hop) is kept apart from serving it, so the
+embedded cluster can join bundles in one process (splitvlm.executor.local) and serve only the
+edge. Every server has the standard grpc.health.v1 service and server reflection. On SIGTERM
+health turns NOT_SERVING, new calls are refused, in-flight calls get `grace_s` to finish.
 """
 
 from __future__ import annotations
 
 import asyncio
+import inspect
 import signal
 import sys
 from collections.abc import Awaitable, Callable
@@ -20,39 +26,45 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from splitvlm.config import ServiceConfig
-from splitvlm.executor import Executor
-from splitvlm.executor.measure import measure_tier
-from splitvlm.service.tier_service import GrpcForwarder, TierServicer
+from splitvlm.errors import ConfigError
+from splitvlm.executor import Executor, NextHop
+from splitvlm.service.forwarding import grpc_hop
+from splitvlm.service.tier_service import TierServicer
 from splitvlm.v1 import edge_pb2, edge_pb2_grpc, tier_pb2, tier_pb2_grpc
 
 MESSAGE_HEADROOM = 1 << 20  # protobuf framing on top of the payload cap
+Closer = Callable[[], Awaitable[None] | None]
+
+
+@dataclass
+class TierBundle:
+    """What one tier serves: its Executor (joined to the next tier), the client-facing Edge
+    servicer on the edge, and what to close when it stops (an LM engine, a channel)."""
+
+    executor: Executor
+    edge: edge_pb2_grpc.EdgeServiceServicer | None = None
+    on_stop: list[Closer] = field(default_factory=list)
+
+    async def close(self) -> None:
+        for close in self.on_stop:
+            done = close()
+            if inspect.isawaitable(done):
+                await done
+
+
+Build = Callable[[ServiceConfig, NextHop | None], Awaitable[TierBundle]]
 
 
 @dataclass
 class Running:
     server: grpc.aio.Server
-    port: int
     health: health.aio.HealthServicer
-    channels: list[grpc.aio.Channel]
-    on_stop: list[Callable[[], None]] = field(default_factory=list)  # e.g. stop the LM engine
+    bundle: TierBundle
 
     async def stop(self, grace_s: float) -> None:
         await self.health.enter_graceful_shutdown()
         await self.server.stop(grace_s)
-        for channel in self.channels:
-            await channel.close()
-        for callback in self.on_stop:
-            callback()
-
-
-def next_hop_channel(config: ServiceConfig) -> grpc.aio.Channel | None:
-    if not config.next_hop:
-        return None
-    return grpc.aio.insecure_channel(config.next_hop, options=channel_options(config))
-
-
-def forwarder_for(channel: grpc.aio.Channel | None) -> GrpcForwarder | None:
-    return None if channel is None else GrpcForwarder(channel)
+        await self.bundle.close()
 
 
 def channel_options(config: ServiceConfig) -> list[tuple[str, int]]:
@@ -60,40 +72,43 @@ def channel_options(config: ServiceConfig) -> list[tuple[str, int]]:
     return [("grpc.max_receive_message_length", limit), ("grpc.max_send_message_length", limit)]
 
 
-async def create_server(
-    config: ServiceConfig, executor: Executor,
-    edge_servicer: edge_pb2_grpc.EdgeServiceServicer | None = None,
-    channels: list[grpc.aio.Channel] | None = None,
-) -> Running:
-    """A bound, started server with Tier (+ Edge), health and reflection. Measures the tier's
-    compute first (a short warm run) unless the executor already has a profile."""
-    if not executor.profile.stages:
-        executor.profile = await measure_tier(executor.tier, executor.compute)
+def grpc_next_hop(config: ServiceConfig) -> tuple[NextHop | None, grpc.aio.Channel | None]:
+    """The next tier over gRPC, from `config.next_hop` (None on the last tier)."""
+    if not config.next_hop:
+        return None, None
+    channel = grpc.aio.insecure_channel(config.next_hop, options=channel_options(config))
+    return grpc_hop(channel), channel
+
+
+async def create_server(config: ServiceConfig, bundle: TierBundle
+                        ) -> tuple[Running, int]:
+    """A bound, started server for `bundle`: TierService (+ EdgeService), health, reflection.
+    ConfigError when it cannot listen where `config` says."""
     server = grpc.aio.server(maximum_concurrent_rpcs=config.max_concurrent_rpcs,
-                             options=channel_options(config))
-    next_hop = executor.forwarder if isinstance(executor.forwarder, GrpcForwarder) else None
+                             options=[*channel_options(config), ("grpc.so_reuseport", 0)])
     tier_pb2_grpc.add_TierServiceServicer_to_server(
-        TierServicer(executor, config.max_payload_bytes, next_hop), server)
+        TierServicer(bundle.executor, config.max_payload_bytes), server)
     names = [tier_pb2.DESCRIPTOR.services_by_name["TierService"].full_name]
-    if edge_servicer is not None:
-        edge_pb2_grpc.add_EdgeServiceServicer_to_server(edge_servicer, server)
+    if bundle.edge is not None:
+        edge_pb2_grpc.add_EdgeServiceServicer_to_server(bundle.edge, server)
         names.append(edge_pb2.DESCRIPTOR.services_by_name["EdgeService"].full_name)
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     names.append(health_pb2.DESCRIPTOR.services_by_name["Health"].full_name)
     reflection.enable_server_reflection([*names, reflection.SERVICE_NAME], server)
-    port = server.add_insecure_port(f"{config.host}:{config.port}")
+    try:
+        port = server.add_insecure_port(f"{config.host}:{config.port}")
+        if config.unix_socket:
+            server.add_insecure_port(f"unix:{config.unix_socket}")
+    except RuntimeError as exc:  # grpc: "Failed to bind to address ..."
+        raise ConfigError(f"cannot listen on {config.host}:{config.port} (is another server "
+                          f"using the port?): {exc}") from exc
     if port == 0:
-        raise OSError(f"cannot listen on {config.host}:{config.port}")
-    if config.unix_socket:
-        server.add_insecure_port(f"unix:{config.unix_socket}")
+        raise ConfigError(f"cannot listen on {config.host}:{config.port}")
     await server.start()
     for name in ["", *names]:
         await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
-    return Running(server, port, health_servicer, channels or [])
-
-
-Build = Callable[[ServiceConfig], Awaitable[Running]]
+    return Running(server, health_servicer, bundle), port
 
 
 def run_service(config: ServiceConfig, build: Build) -> None:
@@ -111,16 +126,24 @@ def loop_factory(name: str) -> Callable[[], asyncio.AbstractEventLoop] | None:
     except ImportError as exc:
         if name == "auto":
             return None
-        raise ValueError("event_loop='uvloop' but uvloop is not installed: pip install "
-                         "uvloop, or set event_loop = 'asyncio'") from exc
+        raise ConfigError("event_loop='uvloop' but uvloop is not installed: pip install "
+                          "uvloop, or set event_loop = 'asyncio'") from exc
     factory: Callable[[], asyncio.AbstractEventLoop] = uvloop.new_event_loop
     return factory
 
 
 async def serve(config: ServiceConfig, build: Build) -> None:
-    """Run until SIGTERM/SIGINT, then shut down gracefully."""
-    running = await build(config)
-    print(f"splitvlm {config.tier} serving on {config.host}:{running.port}", flush=True)
+    """Build, serve until SIGTERM/SIGINT, then shut down gracefully."""
+    hop, channel = grpc_next_hop(config)
+    bundle = await build(config, hop)
+    if channel is not None:
+        bundle.on_stop.append(channel.close)
+    try:
+        running, port = await create_server(config, bundle)
+    except BaseException:
+        await bundle.close()
+        raise
+    print(f"splitvlm {config.tier} serving on {config.host}:{port}", flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

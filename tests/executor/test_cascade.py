@@ -22,6 +22,7 @@ from splitvlm.executor import (
     TokenEvent,
 )
 from splitvlm.executor.builders import edge_compute
+from splitvlm.executor.scripted import ScriptedHop
 from splitvlm.plan.named import cascade, named_plan
 from splitvlm.plan.plan import Precision, Tier
 from splitvlm.sdk import AsyncClient
@@ -31,21 +32,12 @@ from splitvlm.wire.codecs import Encoding
 UPSTREAM_WORDS = ("purple", "triangle")  # what the scripted upstream tier always answers
 
 
-class ScriptedUpstream:
-    """A next tier that answers every request with UPSTREAM_WORDS and keeps what it got."""
-
-    def __init__(self) -> None:
-        self.received: list[Request] = []
-        self.tok = Tokenizer()
-
-    async def execute(self, request: Request) -> AsyncIterator[Event]:
-        self.received.append(request)
-        for word in UPSTREAM_WORDS:
-            yield TokenEvent(self.tok.encode(word)[0], word)
-        yield ResultEvent(tokens=len(UPSTREAM_WORDS) + 1)
-
-    def wire_bytes(self, request: Request) -> int:
-        return request.payload.nbytes
+async def upstream_answer(request: Request) -> AsyncIterator[Event]:
+    """A next tier that answers every request with UPSTREAM_WORDS."""
+    tok = Tokenizer()
+    for word in UPSTREAM_WORDS:
+        yield TokenEvent(tok.encode(word)[0], word)
+    yield ResultEvent(tokens=len(UPSTREAM_WORDS) + 1)
 
 
 async def _run(executor: Executor, threshold: float, question: str, pixels: np.ndarray
@@ -65,8 +57,8 @@ async def _run(executor: Executor, threshold: float, question: str, pixels: np.n
 
 async def test_unsure_answers_escalate_with_the_visual_tokens_and_drop_the_draft(
         checkpoints: Path) -> None:
-    upstream = ScriptedUpstream()
-    executor = Executor(Tier.EDGE, edge_compute(checkpoints, 1), upstream)
+    upstream = ScriptedHop(upstream_answer)
+    executor = Executor(Tier.EDGE, edge_compute(checkpoints, 1), next_hop=upstream.next_hop)
     sample = held_out_set(per_type=1)[0]
     pixels = sample.image(executor.graph.image_size)
     draft, confident = await _run(executor, 0.0, sample.qa.question, pixels)  # never escalates

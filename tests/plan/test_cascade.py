@@ -47,6 +47,16 @@ def test_the_curve_runs_from_edge_alone_to_always_escalating() -> None:
         Calibration.from_dict({"rows": [{"qtype": "color"}]})
 
 
+def test_the_curve_is_the_rate_and_accuracy_at_every_threshold() -> None:
+    cal = calibration(np.random.default_rng(3), per_type=40)
+    for up in (Tier.FOG, Tier.CLOUD):
+        for point in cal.curve(up):
+            assert point.escalation_rate == pytest.approx(
+                cal.p_escalate(up, "unknown", point.threshold), abs=1e-12)
+            assert point.accuracy == pytest.approx(
+                cal.accuracy(up, "unknown", point.threshold), abs=1e-12)
+
+
 def test_a_cascade_is_priced_by_the_formula(candidates: CandidateSet) -> None:
     rng = np.random.default_rng(3)
     cal = calibration(rng)

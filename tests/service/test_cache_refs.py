@@ -4,23 +4,21 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import grpc
 import pytest
 
 from splitvlm.data.camera import encode_image
 from splitvlm.data.sets import held_out_set
 from splitvlm.embedded import Cluster, embedded_cluster
+from splitvlm.executor.status import TierStatus
+from splitvlm.plan.plan import Tier
 from splitvlm.sdk import AsyncClient
-from splitvlm.v1 import tier_pb2, tier_pb2_grpc
 
 PLAN = "edge-vision+fog-lm"
 ONE_ENTRY_BYTES = 3000  # an fp16 entry of 9 x 128 visual tokens is 2304 bytes: one fits
 
 
-async def status(cluster: Cluster, tier: str) -> tier_pb2.TierStatus:
-    port = getattr(cluster, tier).port
-    async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
-        return await tier_pb2_grpc.TierServiceStub(channel).Status(tier_pb2.StatusRequest())
+async def status(cluster: Cluster, tier: str) -> TierStatus:
+    return cluster.tier(Tier(tier)).executor.status()
 
 
 def images(n: int) -> list[bytes]:

@@ -25,9 +25,9 @@ from splitvlm.executor.builders import visual_meta
 from splitvlm.plan.named import named_plan
 from splitvlm.plan.plan import Tier
 from splitvlm.sdk import AsyncClient, DeadlineExceeded, Overloaded
+from splitvlm.service.forwarding import GrpcForwarder
 from splitvlm.service.launch import builder_for
-from splitvlm.service.server import Running
-from splitvlm.service.tier_service import GrpcForwarder
+from splitvlm.service.server import create_server, grpc_next_hop
 from splitvlm.v1 import tier_pb2, tier_pb2_grpc
 from splitvlm.wire.codecs import Encoding
 
@@ -74,9 +74,12 @@ async def edge(checkpoints: Path, fog: tuple[FakeFog, int]) -> AsyncIterator[str
     """An edge that serves one call at a time."""
     config = ServiceConfig(Tier.EDGE, checkpoint_dir=str(checkpoints), threads=1,
                            next_hop=f"127.0.0.1:{fog[1]}", max_concurrent_rpcs=1)
-    running: Running = await builder_for(Tier.EDGE)(config)
-    yield f"127.0.0.1:{running.port}"
+    hop, channel = grpc_next_hop(config)
+    running, port = await create_server(config, await builder_for(Tier.EDGE)(config, hop))
+    yield f"127.0.0.1:{port}"
     await running.stop(0)
+    if channel is not None:
+        await channel.close()
 
 
 @pytest.fixture(scope="module")
@@ -160,7 +163,7 @@ async def test_forwarder_passes_the_deadline_on(
         for deadline in (time.monotonic() + 7.0, None):
             request = Request(plan, "describe the image",
                               Payload(0, Encoding.IMAGE, image=b"\x89PNG"), deadline=deadline)
-            events = [event async for event in forwarder.execute(request)]
+            events = [event async for event in forwarder.execute(request).events]
             assert isinstance(events[0], TokenEvent) and isinstance(events[-1], ResultEvent)
     with_deadline, without = fake.remaining
     assert with_deadline is not None and 6.0 < with_deadline < 7.0 + SLACK_S

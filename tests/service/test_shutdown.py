@@ -24,7 +24,7 @@ from splitvlm.executor.compute import TierCompute
 from splitvlm.plan.plan import Tier
 from splitvlm.processes import TierProcess, start_tier
 from splitvlm.sdk import AnswerEvent, Client, Event, PlanEvent, TokenEvent
-from splitvlm.service.server import create_server
+from splitvlm.service.server import TierBundle, create_server
 from splitvlm.stages import MAX_ANSWER_TOKENS
 from splitvlm.v1 import tier_pb2, tier_pb2_grpc
 
@@ -137,8 +137,9 @@ def test_sigterm_mid_stream_ends_the_call_cleanly(edge: TierProcess) -> None:
 async def test_stop_turns_health_not_serving(checkpoints: Path) -> None:
     graph, version = visual_meta(checkpoints)
     config = ServiceConfig(Tier.CLOUD, checkpoint_dir=str(checkpoints))
-    running = await create_server(config, Executor(Tier.CLOUD, TierCompute(graph, version)))
-    async with grpc.aio.insecure_channel(f"127.0.0.1:{running.port}") as channel:
+    bundle = TierBundle(Executor(Tier.CLOUD, TierCompute(graph, version)))
+    running, port = await create_server(config, bundle)
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
         health = health_pb2_grpc.HealthStub(channel)
         watch = health.Watch(health_pb2.HealthCheckRequest(service=""), timeout=10)
         assert (await watch.read()).status == health_pb2.HealthCheckResponse.SERVING
