@@ -24,11 +24,11 @@ from splitvlm.executor.status import TierStatus
 from splitvlm.executor.transport import Downstream
 from splitvlm.plan.accuracy import AccuracyTable
 from splitvlm.plan.calibration import Calibration
-from splitvlm.plan.links import Link, LinkEstimator, LinkSet
+from splitvlm.plan.links import LinkEstimator, LinkSet
 from splitvlm.plan.load import LoadTracker
 from splitvlm.plan.measured import ProfileReport
 from splitvlm.plan.named import named_plan, with_cache_ref
-from splitvlm.plan.plan import TIERS, Plan, Precision, Tier
+from splitvlm.plan.plan import TIERS, Link, Plan, Precision, Tier
 from splitvlm.plan.planner import Measurement, Planner, Transfer
 from splitvlm.plan.presets import Preset
 from splitvlm.plan.profiles import ComputeProfile

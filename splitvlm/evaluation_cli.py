@@ -11,27 +11,15 @@ import torch
 from splitvlm.data.sets import held_out_set
 from splitvlm.data.tokenizer import Tokenizer
 from splitvlm.evaluate import evaluate
-from splitvlm.executor.builders import ONNX_SUBDIR
 from splitvlm.model import zoo
-
-
-def visual_fn(vision: str, checkpoints: Path):  # type: ignore[no-untyped-def]
-    """pixels (B, S, S, 3) uint8 -> visual tokens (B, N', Dl) float32."""
-    if vision == "fp32":
-        model = zoo.load_visual(checkpoints)
-        # torch.tensor copies: decoded images may be read-only arrays
-        return lambda pixels: model(torch.tensor(pixels)).detach().numpy()
-    from splitvlm.runtime.ort import OrtVisual
-
-    ort_visual = OrtVisual(checkpoints / ONNX_SUBDIR, vision)
-    return lambda pixels: ort_visual.run(pixels, ort_visual.graph.prefill)
+from splitvlm.runtime.visual import visual_tokens
 
 
 def run_eval(lm_tier: str, vision: str, per_type: int, checkpoints: Path) -> dict[str, Any]:
     torch.set_num_threads(max(1, torch.get_num_threads()))
     tok = Tokenizer()
     lm = zoo.load_lm(lm_tier, checkpoints)
-    encode = visual_fn(vision, checkpoints)
+    encode = visual_tokens(vision, checkpoints)
 
     def answer(pixels: np.ndarray, questions: list[str]) -> list[str]:
         visual = torch.from_numpy(encode(pixels)).float()
@@ -55,7 +43,7 @@ def run_calibration(per_type: int, checkpoints: Path) -> dict[str, Any]:
 
     torch.set_num_threads(max(1, torch.get_num_threads()))
     tok = Tokenizer()
-    encode = visual_fn("int8", checkpoints)
+    encode = visual_tokens("int8", checkpoints)
     lms = {tier: zoo.load_lm(tier, checkpoints) for tier in zoo.LM_TIERS}
     samples = calibration_set(per_type)
     rows: list[Row] = []

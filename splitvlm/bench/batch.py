@@ -49,6 +49,7 @@ import grpc
 import numpy as np
 from tqdm import tqdm
 
+from splitvlm.bench.split_workload import BenchRequest
 from splitvlm.checkpoints import CHECKPOINT_DIR
 from splitvlm.data.camera import encode_image
 from splitvlm.data.sets import held_out_set
@@ -61,13 +62,6 @@ from splitvlm.v1 import tier_pb2, tier_pb2_grpc
 PLAN = "edge-vision+cloud-lm"
 DEADLINE_S = 300.0  # per request: generous, the phases queue requests on purpose
 WARMUP = 4  # one-token requests before the measured phases
-
-
-@dataclass(frozen=True)
-class BenchRequest:
-    qtype: str
-    question: str
-    image: bytes  # PNG at model resolution
 
 
 @dataclass(frozen=True)
@@ -126,8 +120,8 @@ def bench_requests(n: int, caption_share: float) -> list[BenchRequest]:
     order = sorted([(i / len(captions), 0, s) for i, s in enumerate(captions)]
                    + [(i / len(others), 1, s) for i, s in enumerate(others)],
                    key=lambda t: t[:2])
-    return [BenchRequest(s.qa.qtype, s.qa.question, encode_image(s.image(), "PNG"))
-            for _, _, s in order]
+    return [BenchRequest(i, s.qa.qtype, s.qa.question, s.qa.answer,
+                         encode_image(s.image(), "PNG")) for i, (_, _, s) in enumerate(order)]
 
 
 async def ask_one(client: AsyncClient, request: BenchRequest, max_new_tokens: int = 0

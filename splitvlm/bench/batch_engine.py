@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from splitvlm.bench.batch import BenchRequest
+from splitvlm.bench.split_workload import BenchRequest
 from splitvlm.data.camera import decode_image
 from splitvlm.data.tokenizer import Tokenizer
 from splitvlm.engine import Engine
@@ -25,9 +25,9 @@ Item = tuple[np.ndarray, list[int]]  # visual tokens (N', Dl) float32, prompt id
 
 
 def engine_items(requests: list[BenchRequest], checkpoints: Path) -> list[Item]:
-    from splitvlm.evaluation_cli import visual_fn
+    from splitvlm.runtime.visual import visual_tokens
 
-    tok, encode = Tokenizer(), visual_fn("fp32", checkpoints)
+    tok, encode = Tokenizer(), visual_tokens("fp32", checkpoints)
     return [(encode(decode_image(r.image)[None])[0], tok.encode(r.question) + [tok.ans_id])
             for r in requests]
 

@@ -98,9 +98,10 @@ def _lm_alone_s(dialogs: list[tuple[Scene, bytes, list[str]]], checkpoints: Path
                 ) -> dict[tuple[int, int], float]:
     """The fog LM's own time per (image, turn): torch, batch 1, on the same visual tokens."""
     torch.set_num_threads(1)
-    from splitvlm.evaluation_cli import visual_fn
+    from splitvlm.runtime.visual import visual_tokens
 
-    tok, encode, lm = Tokenizer(), visual_fn("fp32", checkpoints), zoo.load_lm("fog", checkpoints)
+    tok, encode = Tokenizer(), visual_tokens("fp32", checkpoints)
+    lm = zoo.load_lm("fog", checkpoints)
     out = {}
     with torch.no_grad():
         for i, (_, jpeg, questions) in enumerate(dialogs):

@@ -29,8 +29,7 @@ from splitvlm.bench.split_workload import BenchRequest
 from splitvlm.errors import SplitVLMError
 from splitvlm.evaluate import normalise
 from splitvlm.executor.builders import visual_meta
-from splitvlm.plan.forecast import Forecast
-from splitvlm.plan.plan import Plan, Tier
+from splitvlm.plan.plan import Forecast, Plan, Tier
 from splitvlm.plan.qtype import ANSWER_TOKENS, classify
 from splitvlm.sdk import Answer, Client
 from splitvlm.testbed import Testbed

@@ -24,7 +24,7 @@ class BenchRequest:
     qtype: str
     question: str
     answer: str  # the generator's answer: correct = exact match after normalising
-    image: bytes  # JPEG of the 512x512 camera original
+    image: bytes  # as a client sends it: bench split's are JPEGs of 512x512 camera originals
 
 
 def bench_request(index: int) -> BenchRequest:

@@ -30,6 +30,8 @@ CELL_NAMES = (
     "bottom left", "bottom", "bottom right",
 )  # row-major
 GRID = 3
+CELL_FIELDS = {"occupied": 2, "shape": len(SHAPES), "color": len(COLOR_NAMES), "size": 2}
+"""What a cell holds, as the visual side's auxiliary heads predict it: field -> classes."""
 MAX_OBJECTS = 5
 JITTER = 0.4  # fraction of the free slack an object may move off its cell centre
 SQUARE_HALF_SIDE = 0.85  # x radius

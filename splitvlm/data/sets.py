@@ -63,7 +63,6 @@ def train_samples(n: int, index: int) -> list[Sample]:
 
 # Dense targets for the visual side: per cell, occupied / shape / colour / size.
 # Attribute targets are -1 (ignored) for empty cells.
-CELL_FIELDS = {"occupied": 2, "shape": len(SHAPES), "color": len(COLOR_NAMES), "size": 2}
 
 
 def cell_targets(scene: Scene) -> np.ndarray:

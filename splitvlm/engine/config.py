@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
 from splitvlm.stages import MAX_ANSWER_TOKENS
 
@@ -46,12 +44,3 @@ class EngineConfig:
         whole LM context."""
         return cls(max_batch=max_batch, max_waiting=max_waiting,
                    kv_budget_tokens=max_batch * KV_TOKENS_PER_SLOT)
-
-    @classmethod
-    def from_mapping(cls, table: Mapping[str, Any]) -> EngineConfig:
-        """From a config table (e.g. a TOML `[engine]` section); unknown keys are errors."""
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(table) - known)
-        if unknown:
-            raise ValueError(f"unknown EngineConfig field(s) {unknown}; expected {sorted(known)}")
-        return cls(**table)

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from splitvlm.checkpoints import ONNX_SUBDIR
 from splitvlm.data.tokenizer import Tokenizer
 from splitvlm.executor.compute import (
     BlockingGenerator,
@@ -26,7 +27,6 @@ from splitvlm.stages import StageGraph
 if TYPE_CHECKING:
     from splitvlm.runtime.ort import OrtVisual
 
-ONNX_SUBDIR = "onnx"
 
 
 def visual_meta(checkpoints: Path) -> tuple[StageGraph, str]:

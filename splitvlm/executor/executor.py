@@ -33,9 +33,8 @@ from splitvlm.executor.messages import (
 )
 from splitvlm.executor.status import EngineLoad, TierStatus
 from splitvlm.executor.transport import NextHop
-from splitvlm.plan.links import outgoing
 from splitvlm.plan.measured import ProfileReport
-from splitvlm.plan.plan import Step, Tier, escalates
+from splitvlm.plan.plan import Step, Tier, escalates, outgoing
 from splitvlm.stages import MAX_ANSWER_TOKENS
 from splitvlm.wire import decode, encode
 from splitvlm.wire.codecs import Encoding, codec

@@ -11,8 +11,7 @@ import numpy as np
 
 from splitvlm.errors import WireError
 from splitvlm.executor.status import TierStatus
-from splitvlm.plan.links import Link
-from splitvlm.plan.plan import Plan, Tier
+from splitvlm.plan.plan import Link, Plan, Tier
 from splitvlm.plan.request import Policy
 from splitvlm.stages import MAX_ANSWER_TOKENS
 from splitvlm.wire import WireTensor

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from splitvlm.data.sets import CELL_FIELDS
+from splitvlm.data.scenes import CELL_FIELDS
 from splitvlm.model.layers import MLP, Attention
 from splitvlm.stages import MAX_ANSWER_TOKENS
 

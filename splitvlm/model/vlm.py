@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
-from splitvlm.data.sets import CELL_FIELDS
+from splitvlm.data.scenes import CELL_FIELDS
 from splitvlm.model.projector import Projector, ProjectorConfig
 from splitvlm.model.vision import VisionConfig, VisionEncoder
 

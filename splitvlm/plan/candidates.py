@@ -23,8 +23,7 @@ from enum import IntEnum
 
 import numpy as np
 
-from splitvlm.plan.links import Link, crossed
-from splitvlm.plan.plan import Plan, Precision, Step, Tier
+from splitvlm.plan.plan import Link, Plan, Precision, Step, Tier, crossed
 from splitvlm.stages import BoundaryKind, StageGraph
 from splitvlm.wire.codecs import PLANNED_ENCODINGS, Encoding
 

@@ -22,9 +22,8 @@ import numpy as np
 from splitvlm.plan.calibration import UPSTREAM, Calibration
 from splitvlm.plan.candidates import CandidateSet
 from splitvlm.plan.cost import CostModel, Prediction
-from splitvlm.plan.links import Link
 from splitvlm.plan.named import cascade
-from splitvlm.plan.plan import Plan, Precision, Tier
+from splitvlm.plan.plan import Link, Plan, Precision, Tier
 from splitvlm.plan.presets import Weights
 from splitvlm.plan.request import PlanRequest, Policy
 from splitvlm.wire.codecs import Encoding

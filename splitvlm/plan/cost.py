@@ -26,10 +26,20 @@ import numpy as np
 
 from splitvlm.plan.accuracy import AccuracyTable
 from splitvlm.plan.candidates import Item, ItemKind, visual_precision
-from splitvlm.plan.forecast import Forecast, LinkForecast, StageForecast, WaitForecast
-from splitvlm.plan.links import LINKS, Link, LinkSet, crossed
+from splitvlm.plan.links import LinkSet
 from splitvlm.plan.load import LoadTracker
-from splitvlm.plan.plan import Plan, Precision, Tier
+from splitvlm.plan.plan import (
+    LINKS,
+    Forecast,
+    Link,
+    LinkForecast,
+    Plan,
+    Precision,
+    StageForecast,
+    Tier,
+    WaitForecast,
+    crossed,
+)
 from splitvlm.plan.presets import PlannerConfig, Weights
 from splitvlm.plan.profiles import ComputeProfile
 from splitvlm.plan.request import PlanRequest

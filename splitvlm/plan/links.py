@@ -20,36 +20,16 @@ reachable only while both links are up.
 from __future__ import annotations
 
 import math
-from enum import StrEnum
 
 from splitvlm.plan.ewma import Ewma
-from splitvlm.plan.plan import Tier
+from splitvlm.plan.plan import Link, Tier, crossed
 
-
-class Link(StrEnum):
-    EDGE_FOG = "edge-fog"
-    FOG_CLOUD = "fog-cloud"
-
-
-LINKS = (Link.EDGE_FOG, Link.FOG_CLOUD)
 # A passive transfer is a bandwidth sample when its predicted serialisation time is at least
 # SERIALISATION_SHARE of the RTT plus overhead (large enough that a 10x bandwidth drop shows
 # as such, not as overhead), else an overhead sample; its serialisation time is taken as at
 # least MIN_SERIALISATION_SHARE of the transfer.
 SERIALISATION_SHARE = 0.5
 MIN_SERIALISATION_SHARE = 0.25
-
-
-def outgoing(sender: Tier) -> Link:
-    """The link from `sender` to the next tier."""
-    if sender.order >= len(LINKS):
-        raise ValueError(f"the {sender} tier has no next tier")
-    return LINKS[sender.order]
-
-
-def crossed(sender: Tier, receiver: Tier) -> tuple[Link, ...]:
-    """The links a hand-off from `sender` to `receiver` crosses (a relay crosses both)."""
-    return LINKS[sender.order:receiver.order]
 
 
 class LinkEstimator:

@@ -11,20 +11,20 @@ A plan with an `Escalation` is a cascade: the edge runs everything, and when its
 less confident than the threshold, the visual tokens it computed go up (in the escalation's
 encoding) to the fog's or the cloud's LM, whose answer the caller gets: `escalated()` is
 that upstream plan. The edge's draft is never streamed.
+
+Here too: the vocabulary every layer above uses (Tier, Precision, Link), and `Forecast`, what
+the cost model predicted for a plan, which travels with it (`Plan.predicted`).
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from splitvlm.errors import PlanError
 from splitvlm.stages import BoundaryKind, StageGraph
 from splitvlm.wire.codecs import Encoding
-
-if TYPE_CHECKING:
-    from splitvlm.plan.forecast import Forecast
 
 
 class Tier(StrEnum):
@@ -43,6 +43,73 @@ TIERS = (Tier.EDGE, Tier.FOG, Tier.CLOUD)
 class Precision(StrEnum):
     FP32 = "fp32"
     INT8 = "int8"  # the edge's dynamically quantized ONNX vision
+
+
+class Link(StrEnum):
+    EDGE_FOG = "edge-fog"
+    FOG_CLOUD = "fog-cloud"
+
+
+LINKS = (Link.EDGE_FOG, Link.FOG_CLOUD)
+
+
+def outgoing(sender: Tier) -> Link:
+    """The link from `sender` to the next tier."""
+    if sender.order >= len(LINKS):
+        raise ValueError(f"the {sender} tier has no next tier")
+    return LINKS[sender.order]
+
+
+def crossed(sender: Tier, receiver: Tier) -> tuple[Link, ...]:
+    """The links a hand-off from `sender` to `receiver` crosses (a relay crosses both)."""
+    return LINKS[sender.order:receiver.order]
+
+
+# What the cost model predicted for a plan, as it travels with the plan (`Plan.predicted`): a
+# compact, typed summary of splitvlm.plan.cost.Prediction; the wire's Forecast maps onto it.
+
+
+@dataclass(frozen=True)
+class StageForecast:
+    tier: Tier
+    stage: int  # a stage index; prefill and decode included
+    seconds: float
+
+
+@dataclass(frozen=True)
+class WaitForecast:
+    tier: Tier
+    seconds: float  # queueing for the tier's LM engine
+
+
+@dataclass(frozen=True)
+class LinkForecast:
+    link: Link
+    seconds: float
+    bytes: float
+
+
+@dataclass(frozen=True)
+class Forecast:
+    latency_s: float
+    energy_j: float  # the edge's: compute and radio
+    accuracy: float  # expected, 0..1
+    objective: float  # lower is better (see splitvlm.plan.presets)
+    edge_compute_s: float = 0.0
+    edge_bytes: float = 0.0  # sent by the edge
+    overhead_s: float = 0.0  # the edge's per-request overhead
+    stages: tuple[StageForecast, ...] = ()
+    waits: tuple[WaitForecast, ...] = ()
+    links: tuple[LinkForecast, ...] = ()
+    p_escalate: float | None = None  # a cascade: P(escalate | question type)
+    escalated_latency_s: float | None = None  # a cascade: its latency when it escalates
+
+    def stage_s(self, stage: int) -> float | None:
+        """Predicted seconds of stage index `stage` (None: the plan computes none there)."""
+        return next((s.seconds for s in self.stages if s.stage == stage), None)
+
+    def link(self, link: Link) -> LinkForecast | None:
+        return next((li for li in self.links if li.link is link), None)
 
 
 @dataclass(frozen=True)

@@ -35,9 +35,9 @@ from splitvlm.plan.calibration import Calibration
 from splitvlm.plan.candidates import CandidateSet
 from splitvlm.plan.cascade import CascadePricer
 from splitvlm.plan.cost import CostModel, Prediction
-from splitvlm.plan.links import Link, LinkSet
+from splitvlm.plan.links import LinkSet
 from splitvlm.plan.load import LoadTracker
-from splitvlm.plan.plan import Plan, Precision, Tier
+from splitvlm.plan.plan import Link, Plan, Precision, Tier
 from splitvlm.plan.presets import PlannerConfig, Weights, preset
 from splitvlm.plan.profiles import ComputeProfile
 from splitvlm.plan.request import PlanRequest, Policy

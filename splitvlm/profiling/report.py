@@ -13,7 +13,7 @@ import onnxruntime
 import torch
 from torch import nn
 
-from splitvlm.executor.builders import ONNX_SUBDIR
+from splitvlm.checkpoints import ONNX_SUBDIR
 from splitvlm.model import zoo
 from splitvlm.model.lm import LM
 from splitvlm.model.vlm import VisualSide

@@ -8,13 +8,13 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
-from splitvlm.executor.builders import ONNX_SUBDIR
+from splitvlm.checkpoints import ONNX_SUBDIR
 from splitvlm.model import zoo
 from splitvlm.runtime.export import export_edge_lm, export_visual
 from splitvlm.runtime.quantize import quantize_visual
-from splitvlm.training.loop import log
 
 
 def export_all(checkpoints: Path, out: Path | None = None) -> Path:
@@ -24,5 +24,5 @@ def export_all(checkpoints: Path, out: Path | None = None) -> Path:
     quantize_visual(out)
     lm_doc = zoo.read_meta(checkpoints / "lm-edge")
     export_edge_lm(zoo.load_lm("edge", checkpoints), out, version=lm_doc["hash"])
-    log(f"exported ONNX graphs to {out}")
+    print(f"exported ONNX graphs to {out}", file=sys.stderr, flush=True)
     return out

@@ -10,7 +10,6 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from splitvlm.model.lm import LM
 from splitvlm.model.vlm import VisualSide
 from splitvlm.stages import StageGraph, StageKind
 
@@ -48,17 +47,6 @@ class TorchVisual:
         if kind is StageKind.PROJECT_UP:
             return proj.project_up(x)  # (B, N', r) -> (B, N', Dl)
         raise ValueError(f"stage {kind} is not a visual stage")
-
-
-class TorchLM:
-    """prefill + decode: visual tokens (B, N', Dl) and prompts -> greedy answer ids."""
-
-    def __init__(self, lm: LM, pad_id: int, eos_id: int) -> None:
-        self.lm, self.pad_id, self.eos_id = lm.eval(), pad_id, eos_id
-
-    def generate(self, visual: np.ndarray, prompts: list[list[int]]) -> list[list[int]]:
-        return self.lm.generate(torch.from_numpy(visual).float(), prompts, self.pad_id,
-                                self.eos_id)
 
 
 def _config_dict(model: VisualSide) -> dict:  # type: ignore[type-arg]

@@ -10,7 +10,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from cloud.engine import build_engine
 from splitvlm.engine import (
     Engine,
     EngineClosed,
@@ -109,10 +108,10 @@ def test_engine_idles_without_spinning(running: Engine, sample: MakeSample) -> N
     assert running.stats().steps == steps
 
 
-def test_build_for_cloud(random_lm: LM, tmp_path: Path) -> None:
-    engine = build_engine(EngineConfig(max_batch=3), lm=random_lm)
+def test_build_for_a_tier(random_lm: LM, tmp_path: Path) -> None:
+    engine = engine_for_tier("cloud", EngineConfig(max_batch=3), lm=random_lm)
     assert engine.cfg.max_batch == 3 and engine.lm is random_lm
     with pytest.raises(CheckpointError):
-        build_engine(directory=tmp_path)
+        engine_for_tier("cloud", EngineConfig(), directory=tmp_path)
     with pytest.raises(CheckpointError):
         engine_for_tier("fog", EngineConfig(), directory=tmp_path)

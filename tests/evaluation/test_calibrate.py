@@ -11,14 +11,15 @@ import numpy as np
 import pytest
 import torch
 
+from splitvlm.checkpoints import ONNX_SUBDIR
 from splitvlm.data.sets import calibration_set, held_out_set
 from splitvlm.data.tokenizer import Tokenizer
-from splitvlm.evaluation_cli import run_calibration, visual_fn
-from splitvlm.executor.builders import ONNX_SUBDIR
+from splitvlm.evaluation_cli import run_calibration
 from splitvlm.model import zoo
 from splitvlm.plan.calibration import Calibration
 from splitvlm.plan.plan import Tier
 from splitvlm.runtime.ort import OrtEdgeLM
+from splitvlm.runtime.visual import visual_tokens
 
 
 def test_calibration_rows_come_from_every_lm_and_load_back(checkpoints: Path,
@@ -41,7 +42,7 @@ def test_the_calibration_set_is_not_the_held_out_set() -> None:
 def test_torch_and_onnx_edge_lms_give_the_same_confidence(checkpoints: Path) -> None:
     tok = Tokenizer()
     samples = held_out_set(per_type=1)
-    visual = visual_fn("int8", checkpoints)(np.stack([s.image() for s in samples]))
+    visual = visual_tokens("int8", checkpoints)(np.stack([s.image() for s in samples]))
     prompts = [tok.encode(s.qa.question) + [tok.ans_id] for s in samples]
     torch_rows = zoo.load_lm("edge", checkpoints).generate_scored(
         torch.from_numpy(visual).float(), prompts, tok.pad_id, tok.eos_id)

@@ -9,8 +9,7 @@ import math
 
 from splitvlm.errors import PlanError
 from splitvlm.plan.cost import CostModel, Prediction
-from splitvlm.plan.links import Link
-from splitvlm.plan.plan import TIERS, Plan, Precision, Step, Tier
+from splitvlm.plan.plan import TIERS, Link, Plan, Precision, Step, Tier
 from splitvlm.plan.presets import Weights
 from splitvlm.plan.request import PlanRequest, Policy
 from splitvlm.stages import StageGraph

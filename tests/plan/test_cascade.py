@@ -11,8 +11,7 @@ import pytest
 from splitvlm.data.questions import QTYPES
 from splitvlm.plan.calibration import Calibration, Row
 from splitvlm.plan.candidates import CandidateSet
-from splitvlm.plan.links import Link
-from splitvlm.plan.plan import Plan, Tier
+from splitvlm.plan.plan import Link, Plan, Tier
 from splitvlm.plan.planner import Planner
 from splitvlm.plan.presets import preset
 from splitvlm.plan.request import PlanRequest

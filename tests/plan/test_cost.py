@@ -8,9 +8,9 @@ import pytest
 
 from splitvlm.plan.accuracy import AccuracyTable
 from splitvlm.plan.cost import CostModel, payload_bytes
-from splitvlm.plan.links import Link, LinkSet
+from splitvlm.plan.links import LinkSet
 from splitvlm.plan.load import LoadTracker
-from splitvlm.plan.plan import Plan, Precision, Step, Tier
+from splitvlm.plan.plan import Link, Plan, Precision, Step, Tier
 from splitvlm.plan.presets import PlannerConfig, Weights
 from splitvlm.plan.profiles import ComputeProfile
 from splitvlm.plan.request import PlanRequest

@@ -3,8 +3,8 @@ from __future__ import annotations
 import pytest
 
 from splitvlm.plan.ewma import Ewma
-from splitvlm.plan.links import Link, LinkEstimator, LinkSet, crossed
-from splitvlm.plan.plan import Tier
+from splitvlm.plan.links import LinkEstimator, LinkSet
+from splitvlm.plan.plan import Link, Tier, crossed
 
 
 def test_a_10x_bandwidth_drop_is_adopted_within_a_handful_of_transfers() -> None:

@@ -9,8 +9,7 @@ import pytest
 
 from splitvlm.errors import NoFeasiblePlan
 from splitvlm.plan.candidates import CandidateSet
-from splitvlm.plan.links import Link
-from splitvlm.plan.plan import Plan, Precision, Step, Tier
+from splitvlm.plan.plan import Link, Plan, Precision, Step, Tier
 from splitvlm.plan.planner import Measurement, Transfer
 from splitvlm.plan.presets import Weights, preset
 from splitvlm.plan.request import PlanRequest, Policy

@@ -12,8 +12,7 @@ from splitvlm.executor import Executor, Payload, Request, ResultEvent
 from splitvlm.executor.compute import TierCompute
 from splitvlm.executor.messages import Event
 from splitvlm.executor.scripted import ScriptedHop
-from splitvlm.plan.links import Link
-from splitvlm.plan.plan import Plan, Step, Tier
+from splitvlm.plan.plan import Link, Plan, Step, Tier
 from splitvlm.wire.codecs import Encoding
 
 from .worlds import GRAPH

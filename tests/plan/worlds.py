@@ -9,9 +9,9 @@ import numpy as np
 from splitvlm.data.questions import QTYPES
 from splitvlm.plan.accuracy import AccuracyTable
 from splitvlm.plan.candidates import CandidateSet
-from splitvlm.plan.links import Link, LinkSet
+from splitvlm.plan.links import LinkSet
 from splitvlm.plan.load import LoadTracker
-from splitvlm.plan.plan import TIERS, Precision, Tier
+from splitvlm.plan.plan import TIERS, Link, Precision, Tier
 from splitvlm.plan.planner import Planner
 from splitvlm.plan.presets import PRESETS
 from splitvlm.plan.profiles import ComputeProfile

@@ -18,10 +18,19 @@ from splitvlm.executor.messages import (
     TokenEvent,
 )
 from splitvlm.executor.status import EngineLoad, LinkEstimate, TierStatus
-from splitvlm.plan.forecast import Forecast, LinkForecast, StageForecast, WaitForecast
-from splitvlm.plan.links import Link
 from splitvlm.plan.measured import DecodeCost, PreprocessCost, ProfileReport, StageCost
-from splitvlm.plan.plan import Escalation, Plan, Precision, Step, Tier
+from splitvlm.plan.plan import (
+    Escalation,
+    Forecast,
+    Link,
+    LinkForecast,
+    Plan,
+    Precision,
+    StageForecast,
+    Step,
+    Tier,
+    WaitForecast,
+)
 from splitvlm.plan.presets import Preset
 from splitvlm.plan.request import Policy
 from splitvlm.service import convert as c

@@ -15,8 +15,8 @@ from splitvlm.data.camera import encode_image
 from splitvlm.data.sets import Sample, held_out_set
 from splitvlm.data.tokenizer import Tokenizer
 from splitvlm.model import zoo
-from splitvlm.plan.links import Link
 from splitvlm.plan.named import plan_names
+from splitvlm.plan.plan import Link
 from splitvlm.processes import ProcessCluster, start_cluster
 from splitvlm.sdk import AnswerEvent, Client, PlanEvent, TokenEvent
 from splitvlm.stages import StageGraph
