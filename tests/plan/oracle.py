@@ -13,7 +13,7 @@ from splitvlm.plan.plan import TIERS, Link, Plan, Precision, Step, Tier
 from splitvlm.plan.presets import Weights
 from splitvlm.plan.request import PlanRequest, Policy
 from splitvlm.stages import StageGraph
-from splitvlm.wire.codecs import Encoding
+from splitvlm.wire.codecs import Encoding, codec
 
 
 def _steps(graph: StageGraph, tiers: tuple[Tier, ...], precision: Precision) -> tuple[Step, ...]:
@@ -24,6 +24,11 @@ def _steps(graph: StageGraph, tiers: tuple[Tier, ...], precision: Precision) -> 
         p = precision if tier is Tier.EDGE else Precision.FP32
         steps.append(Step(tier, stages[0], stages[-1] + 1, p))
     return tuple(steps)
+
+
+def _offered(encoding: Encoding) -> bool:
+    """The planner offers a tensor codec only where the registry says it is planned."""
+    return not encoding.is_tensor or codec(encoding).planned
 
 
 @functools.cache
@@ -39,8 +44,9 @@ def all_plans(graph: StageGraph) -> set[tuple[tuple[Step, ...], tuple[Encoding, 
                 continue
             options = []
             for i in range(len(steps) - 1):
-                options.append([e for e in Encoding if e is not Encoding.CACHE_REF or (
-                    i == 0 and steps[1].tier is Tier.FOG and precision is Precision.FP32)])
+                options.append([e for e in Encoding if _offered(e) and (
+                    e is not Encoding.CACHE_REF or (
+                        i == 0 and steps[1].tier is Tier.FOG and precision is Precision.FP32))])
             for encodings in itertools.product(*options):
                 try:
                     Plan(steps, encodings).validate(graph)
