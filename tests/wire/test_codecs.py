@@ -50,3 +50,13 @@ def test_the_registry_names_only_tensor_encodings() -> None:
     assert all(c.encoding is e for e, c in CODECS.items())
     with pytest.raises(WireError, match="not a tensor encoding; expected one of FP32"):
         codec(Encoding.PNG)
+
+
+def test_int4_packs_two_values_a_byte() -> None:
+    x = np.array([[7.0, -7.0, 3.0], [0.6, -1.0, 0.3]], np.float32)  # peaks 7 and 1
+    t = encode(x, Encoding.INT4)
+    assert len(t.data) == 3 and len(t.scales) == 2 * 4  # 6 values in 3 bytes; a scale a row
+    assert t.data[0] == (7 | (0x9 << 4))  # 7, then -7 as two's complement 0x9
+    np.testing.assert_allclose(decode(t, x.shape), [[7, -7, 3], [4 / 7, -1, 2 / 7]],
+                               atol=1e-6)
+    assert codec(Encoding.INT4).nbytes((1, 9, 32)) == 144 + 36  # the codes: 9 x 32 values
