@@ -21,7 +21,7 @@ import numpy as np
 from edge.l1 import EdgeL1
 from splitvlm.data.camera import decode_image, downscale, encode_image
 from splitvlm.data.tokenizer import Tokenizer, normalize
-from splitvlm.errors import BadRequest, ImageNotHeld, NotAvailable, QuestionError
+from splitvlm.errors import BadRequest, ImageNotHeld, NotAvailable, PlanError, QuestionError
 from splitvlm.executor import (
     CacheMissEvent,
     Executor,
@@ -31,6 +31,7 @@ from splitvlm.executor import (
     StageTiming,
     TokenEvent,
 )
+from splitvlm.limits import MAX_PLAN_NAME_CHARS, MAX_QUESTION_CHARS
 from splitvlm.plan.named import without_cache_ref
 from splitvlm.plan.plan import Plan, Tier
 from splitvlm.plan.presets import Preset
@@ -50,7 +51,6 @@ from splitvlm.v1 import edge_pb2, edge_pb2_grpc, tier_pb2
 from splitvlm.wire import feature_key
 from splitvlm.wire.codecs import Encoding
 
-MAX_QUESTION_CHARS = 1000
 log = logging.getLogger("splitvlm.edge")
 
 
@@ -104,6 +104,9 @@ class EdgeServicer(edge_pb2_grpc.EdgeServiceServicer):
         if len(request.image) > self.max_image_bytes:
             raise BadRequest(f"image is {len(request.image)} bytes, over the limit of "
                              f"{self.max_image_bytes}; downscale it or raise max_payload_bytes")
+        if len(request.plan_name) > MAX_PLAN_NAME_CHARS:
+            raise PlanError(f"plan_name is {len(request.plan_name)} characters; at most "
+                            f"{MAX_PLAN_NAME_CHARS}")
         if len(request.question) > MAX_QUESTION_CHARS:
             raise QuestionError(f"question is {len(request.question)} characters; the limit "
                                 f"is {MAX_QUESTION_CHARS}")

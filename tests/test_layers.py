@@ -12,7 +12,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 # Bottom to top: a module may import its own layer and those below, never one above.
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("splitvlm.errors", "splitvlm.stages", "splitvlm.checkpoints"),
+    ("splitvlm.errors", "splitvlm.stages", "splitvlm.checkpoints", "splitvlm.limits"),
     ("splitvlm.wire", "splitvlm.data", "splitvlm.v1"),
     ("splitvlm.cache", "splitvlm.plan", "splitvlm.model", "splitvlm.evaluate"),
     ("splitvlm.runtime", "splitvlm.engine", "splitvlm.training"),

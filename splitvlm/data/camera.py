@@ -14,6 +14,7 @@ from PIL import Image, UnidentifiedImageError
 
 from splitvlm.data.scenes import Scene, render
 from splitvlm.errors import ImageError
+from splitvlm.limits import MAX_IMAGE_PIXELS
 
 CAMERA_SIZE = 512
 CAMERA_NOISE_SIGMA = 4.0
@@ -46,12 +47,21 @@ def decode_image(data: bytes) -> np.ndarray:
     if not data:
         raise ImageError("image is empty (0 bytes)")
     try:
-        with Image.open(io.BytesIO(data)) as img:
+        with Image.open(io.BytesIO(data)) as img:  # reads the header only
+            if img.width * img.height > MAX_IMAGE_PIXELS:
+                raise ImageError(f"image is {img.width}x{img.height} = "
+                                 f"{img.width * img.height / 1e6:.0f} megapixels, over the "
+                                 f"limit of {MAX_IMAGE_PIXELS / 1e6:.0f}; downscale it first")
             img.load()
             return np.asarray(img.convert("RGB"))
     except UnidentifiedImageError as exc:
         raise ImageError(f"cannot decode {len(data)} image bytes as JPEG/PNG: not an image "
                          f"format PIL knows (they start {data[:8]!r})") from exc
+    except ImageError:
+        raise
+    except Image.DecompressionBombError as exc:  # PIL refuses these before we see the size
+        raise ImageError(f"image is over the limit of {MAX_IMAGE_PIXELS / 1e6:.0f} megapixels "
+                         f"({exc})") from exc
     except (OSError, SyntaxError, ValueError) as exc:
         raise ImageError(
             f"cannot decode {len(data)} image bytes as JPEG/PNG ({exc})"

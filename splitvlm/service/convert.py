@@ -32,6 +32,7 @@ from splitvlm.executor.messages import (
     TokenEvent,
 )
 from splitvlm.executor.status import EngineLoad, LinkEstimate, TierStatus
+from splitvlm.limits import MAX_REQUEST_ID_CHARS
 from splitvlm.plan.measured import DecodeCost, PreprocessCost, ProfileReport, StageCost
 from splitvlm.plan.plan import (
     Escalation,
@@ -223,9 +224,15 @@ def header_to_pb(request: Request, payload_bytes: int) -> tier_pb2.ExecuteHeader
 
 def request_from_pb(header: tier_pb2.ExecuteHeader, payload: Payload, deadline: float | None,
                     max_new_tokens: int) -> Request:
-    """`max_new_tokens`: the value for a header that leaves it 0 (the limit)."""
+    """`max_new_tokens`: the limit, and the value for a header that leaves it 0."""
     if not header.HasField("plan"):
         raise BadRequest("the Execute header carries no plan")
+    if len(header.request_id) > MAX_REQUEST_ID_CHARS:
+        raise BadRequest(f"header.request_id is {len(header.request_id)} characters; at most "
+                         f"{MAX_REQUEST_ID_CHARS}")
+    if not 0 <= header.max_new_tokens <= max_new_tokens:
+        raise BadRequest(f"header.max_new_tokens={header.max_new_tokens}; allowed 0.."
+                         f"{max_new_tokens} (0: {max_new_tokens})")
     policies = frozenset(POLICY.from_pb(p, "header.policies") for p in header.policies)
     return Request(plan_from_pb(header.plan), header.question, payload,
                    header.max_new_tokens or max_new_tokens, header.image_key, deadline,

@@ -13,6 +13,7 @@ from google.protobuf.message import DecodeError
 
 from splitvlm.errors import BadRequest
 from splitvlm.executor import Executor, Request
+from splitvlm.limits import MAX_PROBE_BYTES
 from splitvlm.service.convert import (
     event_to_pb,
     payload_from_pb,
@@ -24,9 +25,6 @@ from splitvlm.service.requestlog import RequestLog
 from splitvlm.stages import MAX_ANSWER_TOKENS
 from splitvlm.v1 import tier_pb2, tier_pb2_grpc, wire_pb2
 from splitvlm.wire import Reassembler
-
-MAX_PROBE_BYTES = 8 << 20
-
 
 log = logging.getLogger("splitvlm.tier")
 

@@ -4,6 +4,8 @@ answers the next good request: through the Edge API (the SDK) and the Tier API (
 from __future__ import annotations
 
 import re
+import struct
+import zlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -22,7 +24,7 @@ from splitvlm.processes import ProcessCluster, start_cluster
 from splitvlm.sdk import BadRequest, Client
 from splitvlm.service.convert import payload_to_pb, plan_to_pb
 from splitvlm.stages import MAX_ANSWER_TOKENS, StageGraph
-from splitvlm.v1 import tier_pb2, tier_pb2_grpc, wire_pb2
+from splitvlm.v1 import edge_pb2, edge_pb2_grpc, tier_pb2, tier_pb2_grpc, wire_pb2
 from splitvlm.wire import WireTensor, content_hash, encode
 from splitvlm.wire.codecs import Encoding
 
@@ -86,6 +88,62 @@ def test_edge_rejects_bad_ask_then_answers(cluster: ProcessCluster, sample: sets
     assert answer.plan.name.startswith(PLAN)  # "+cache" once the fog holds the image
 
 
+def png_header(width: int, height: int) -> bytes:
+    """A PNG that claims width x height pixels and stops after its header (a bomb's start)."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (struct.pack(">I", len(data)) + kind + data
+                + struct.pack(">I", zlib.crc32(kind + data)))
+
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)  # 8-bit RGB
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr)
+            + chunk(b"IDAT", zlib.compress(b"\x00" * 64)) + chunk(b"IEND", b""))
+
+
+S = grpc.StatusCode
+# AskRequest fields as any client may send them (the SDK would refuse some itself)
+RAW_EDGE_CASES: dict[str, tuple[dict[str, Any], grpc.StatusCode, str]] = {
+    "unknown policy": ({"policies": [9]}, S.INVALID_ARGUMENT, "policies is unknown Policy 9"),
+    "unknown preset": ({"preset": 9}, S.INVALID_ARGUMENT, "preset is unknown Preset 9"),
+    "negative token limit": ({"max_new_tokens": -1}, S.INVALID_ARGUMENT,
+                             "max_new_tokens=-1; allowed 0..24"),
+    "unknown image key": ({"image": b"", "image_key": "f" * 32}, S.NOT_FOUND,
+                          "is not held by this edge"),
+    "plan name too long": ({"plan_name": "x" * 500}, S.INVALID_ARGUMENT,
+                           "plan_name is 500 characters; at most 100"),
+    "question too long": ({"question": "red " * 300}, S.INVALID_ARGUMENT,
+                          "question is 1200 characters; the limit is 1000"),
+    "control characters": ({"question": "what\x00color is it ?"}, S.INVALID_ARGUMENT,
+                           "unknown word(s)"),
+    "too many pixels": ({"image": png_header(9_000, 9_000)}, S.INVALID_ARGUMENT,
+                        "image is 9000x9000 = 81 megapixels, over the limit of 50"),
+    "a bomb of a header": ({"image": png_header(40_000, 40_000)}, S.INVALID_ARGUMENT,
+                           "image is over the limit of 50 megapixels"),
+    "unknown cascade tier": ({"plan_name": "cascade-edge"}, S.INVALID_ARGUMENT,
+                             "unknown plan 'cascade-edge'"),
+    "split past the encoder": ({"plan_name": "split-99"}, S.INVALID_ARGUMENT,
+                               "unknown plan 'split-99'"),
+    "cascade threshold out of range": ({"plan_name": "cascade-fog@7"}, S.INVALID_ARGUMENT,
+                                       "cascade threshold=7.0; expected 0..1"),
+}
+
+
+@pytest.mark.parametrize("case", RAW_EDGE_CASES, ids=list(RAW_EDGE_CASES))
+def test_every_ask_field_gets_its_documented_status(cluster: ProcessCluster,
+                                                    sample: sets.Sample, case: str) -> None:
+    changes, code, message = RAW_EDGE_CASES[case]
+    fields: dict[str, Any] = {"image": encode_image(sample.image(), "PNG"),
+                              "question": sample.qa.question, "plan_name": PLAN, **changes}
+    with grpc.insecure_channel(cluster.edge) as channel:
+        stub = edge_pb2_grpc.EdgeServiceStub(channel)
+        with pytest.raises(grpc.RpcError) as caught:
+            list(stub.Ask(edge_pb2.AskRequest(**fields), timeout=10))
+        assert caught.value.code() is code, caught.value.details()
+        assert message in (caught.value.details() or "")
+        good = edge_pb2.AskRequest(image=encode_image(sample.image(), "PNG"),
+                                   question=sample.qa.question, plan_name=PLAN)
+        assert list(stub.Ask(good, timeout=10))[-1].HasField("answer")
+
+
 def test_the_answer_token_limit_is_advertised_and_checked_before_any_stage_runs(
         cluster: ProcessCluster, sample: sets.Sample) -> None:
     with grpc.insecure_channel(cluster.edge) as channel:
@@ -130,11 +188,41 @@ def good(graph: StageGraph, pixels: np.ndarray | bytes, tier: Tier) -> Chunks:
     return pixels_plan(pixels, Step(E, 0, 1), Step(tier, 1, graph.n_stages))
 
 
-def visual_tokens(graph: StageGraph, tier: Tier, tensor: WireTensor) -> Chunks:
-    """Visual tokens at cut `prefill` for `tier`'s LM."""
+def visual_tokens(graph: StageGraph, tier: Tier, tensor: WireTensor,
+                  shape: tuple[int, ...] | None = None) -> Chunks:
+    """Visual tokens at cut `prefill` for `tier`'s LM (the tensor's shape said as `shape`)."""
     plan = named_plan(f"edge-vision+{tier}-lm", graph)
-    return chunks(plan_to_pb(plan), payload_to_pb(Payload(graph.prefill, Encoding.FP16,
-                                                          tensor=tensor)))
+    payload = payload_to_pb(Payload(graph.prefill, tensor.encoding, tensor=tensor))
+    if shape is not None:
+        payload.tensor.ClearField("shape")
+        payload.tensor.shape.extend(shape)
+    if tensor.encoding is not Encoding.FP16:
+        plan = Plan(plan.steps, (tensor.encoding,), plan.name)
+    return chunks(plan_to_pb(plan), payload)
+
+
+def int8(shape: tuple[int, ...], trim: int) -> WireTensor:
+    t = encode(np.ones(shape, np.float32), Encoding.INT8)
+    scales = t.scales[:len(t.scales) - trim]
+    return WireTensor(t.encoding, t.shape, t.data, scales, content_hash(t.data, scales))
+
+
+def lz4_junk(shape: tuple[int, ...]) -> WireTensor:
+    t = encode(np.zeros(shape, np.float32), Encoding.INT8_LZ4)  # zeros: lz4 applies
+    assert t.encoding is Encoding.INT8_LZ4
+    data = b"\x04\x22\x4d\x18" + b"\xff" * 20  # a frame's magic, then nonsense
+    return WireTensor(t.encoding, t.shape, data, t.scales, content_hash(data, t.scales))
+
+
+def with_header(messages: Chunks, change: Callable[[tier_pb2.ExecuteHeader], object]) -> Chunks:
+    change(messages[0].header)
+    return messages
+
+
+def at_cut(messages: Chunks, cut: int) -> Chunks:
+    payload = wire_pb2.Payload.FromString(messages[0].chunk)
+    payload.cut = cut
+    return chunks(messages[0].header.plan, payload)
 
 
 def fp16(shape: tuple[int, ...], trim: int = 0, digest: str = "") -> WireTensor:
@@ -211,6 +299,49 @@ TIER_CASES: dict[str, tuple[Build, str]] = {
     "empty question": (lambda g, p, t: edit(good(g, p, t), question=" "), "question is empty"),
     "question too long for the LM": (
         lambda g, p, t: edit(good(g, p, t), question="red " * 100), "too long"),
+    "negative token limit": (
+        lambda g, p, t: edit(good(g, p, t), max_new_tokens=-1),
+        "header.max_new_tokens=-1; allowed 0..24"),
+    "over the token limit": (
+        lambda g, p, t: edit(good(g, p, t), max_new_tokens=MAX_ANSWER_TOKENS + 1),
+        "header.max_new_tokens=25; allowed 0..24"),
+    "request id too long": (
+        lambda g, p, t: edit(good(g, p, t), request_id="r" * 65),
+        "header.request_id is 65 characters; at most 64"),
+    "unknown policy": (
+        lambda g, p, t: with_header(good(g, p, t), lambda h: h.policies.append(9)),
+        "header.policies is unknown Policy 9"),
+    "no plan": (
+        lambda g, p, t: with_header(good(g, p, t), lambda h: h.ClearField("plan")),
+        "the Execute header carries no plan"),
+    "unknown tier in a step": (
+        lambda g, p, t: with_header(good(g, p, t),
+                                    lambda h: setattr(h.plan.steps[1], "tier", 7)),
+        r"plan.steps\[1\].tier is unknown Tier 7"),
+    "unknown precision": (
+        lambda g, p, t: with_header(good(g, p, t),
+                                    lambda h: setattr(h.plan.steps[0], "precision", 5)),
+        r"plan.steps\[0\].precision is unknown Precision 5"),
+    "no steps": (
+        lambda g, p, t: with_header(good(g, p, t), lambda h: h.plan.ClearField("steps")),
+        "a plan starts with an edge step"),
+    "escalation threshold not a number": (
+        lambda g, p, t: with_header(good(g, p, t), lambda h: h.plan.escalation.CopyFrom(
+            wire_pb2.Escalation(tier=wire_pb2.TIER_CLOUD, encoding=wire_pb2.ENCODING_FP16,
+                                threshold=float("nan")))),
+        "a cascade's plan runs everything on the edge first|threshold=nan"),
+    "negative tensor shape": (
+        lambda g, p, t: visual_tokens(g, t, fp16((1, g.n_visual, g.visual_dim)),
+                                      shape=(1, -g.n_visual, g.visual_dim)),
+        r"shape \(1, -9, 128\) is invalid"),
+    "int8 scales of the wrong size": (
+        lambda g, p, t: visual_tokens(g, t, int8((1, g.n_visual, g.visual_dim), trim=4)),
+        r"INT8 scales payload has \d+ bytes"),
+    "corrupt lz4 frame": (
+        lambda g, p, t: visual_tokens(g, t, lz4_junk((1, g.n_visual, g.visual_dim))),
+        "INT8_LZ4 payload is not a valid lz4 frame"),
+    "payload at the wrong cut": (
+        lambda g, p, t: at_cut(good(g, p, t), 3), "payload is at cut 3 but"),
 }
 
 # every case is INVALID_ARGUMENT but these (the bytes, not the request, are at fault)

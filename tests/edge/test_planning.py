@@ -1,0 +1,98 @@
+"""The edge's planner against a scripted downstream: the fog's status seeds the fog's and the
+cloud's profiles, loads and the fog-cloud link; an unreachable fog keeps plans on the edge;
+what a request measured is learnt (stage times spread over a range, transfers, load)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+
+from edge.planning import EdgePlanner
+from splitvlm.executor.messages import Event, LinkTransfer, ResultEvent, StageTiming
+from splitvlm.executor.scripted import ScriptedHop
+from splitvlm.executor.status import EngineLoad, LinkEstimate, TierStatus
+from splitvlm.plan.accuracy import AccuracyTable
+from splitvlm.plan.links import Link
+from splitvlm.plan.measured import DecodeCost, PreprocessCost, ProfileReport, StageCost
+from splitvlm.plan.plan import Precision, Tier
+from splitvlm.plan.presets import Preset
+from splitvlm.plan.request import Policy
+from splitvlm.stages import StageGraph
+
+GRAPH = StageGraph(image_size=64, n_tokens=64, vision_dim=128, depth=4, n_visual=9,
+                   code_dim=32, visual_dim=128)
+ACCURACY = AccuracyTable.uniform({Tier.EDGE: 0.9, Tier.FOG: 0.95, Tier.CLOUD: 0.99})
+QUESTION = "how many circles are there ?"
+
+
+def report(tier: Tier, seconds: float, precisions: tuple[Precision, ...] = (Precision.FP32,)
+           ) -> ProfileReport:
+    stages = tuple(StageCost(tier, s, p, seconds) for p in precisions
+                   for s in range(GRAPH.prefill + 1))
+    return ProfileReport(stages, (DecodeCost(tier, 1, seconds),),
+                         (PreprocessCost(tier, 0.26, seconds),))
+
+
+FOG_STATUS = TierStatus(
+    Tier.FOG, engine=EngineLoad(queued=2, running=3),
+    profile=report(Tier.FOG, 1e-3).merged(report(Tier.CLOUD, 1e-4)),
+    downstream=TierStatus(Tier.CLOUD, engine=EngineLoad(queued=5, running=7)),
+    next_link=LinkEstimate(1e9, 1e-3))
+
+
+async def never(request: object) -> AsyncIterator[Event]:
+    raise AssertionError("the planner never executes")
+    yield
+
+
+async def planner(status: TierStatus | None, link: LinkEstimate | None) -> EdgePlanner:
+    hop = ScriptedHop(never, status, link)  # type: ignore[arg-type]
+    return await EdgePlanner.create(GRAPH, report(Tier.EDGE, 5e-3, (Precision.FP32,
+                                                                   Precision.INT8)),
+                                    ACCURACY, hop, Precision.INT8)
+
+
+async def test_the_fogs_status_seeds_profiles_loads_and_links() -> None:
+    p = await planner(FOG_STATUS, LinkEstimate(1e8, 2e-3))
+    profile, load = p.planner.cost.profile, p.planner.cost.load
+    assert profile.stage_s(Tier.FOG, 3) == 1e-3 and profile.stage_s(Tier.CLOUD, 3) == 1e-4
+    assert profile.prefill_s(Tier.CLOUD) == 1e-4
+    assert (load.load(Tier.FOG).queue_depth, load.load(Tier.FOG).active) == (2, 3)
+    assert (load.load(Tier.CLOUD).queue_depth, load.load(Tier.CLOUD).active) == (5, 7)
+    assert p.links[Link.EDGE_FOG].bandwidth_bps == pytest.approx(1e8)
+    assert p.links[Link.FOG_CLOUD].bandwidth_bps == pytest.approx(1e9)
+    plan, why = p.choose("auto", QUESTION, frozenset(), Preset.MOST_ACCURATE, 40_000, 4_000,
+                         30.0, False)
+    assert plan.lm_tier is Tier.CLOUD and "qtype count" in why  # 0.99 and cheap to reach
+    offline, _ = p.choose("auto", QUESTION, frozenset({Policy.OFFLINE}), None, 40_000, 4_000,
+                          30.0, False)
+    assert offline.lm_tier is Tier.EDGE and len(offline.steps) == 1
+
+
+async def test_an_unreachable_fog_keeps_plans_on_the_edge() -> None:
+    p = await planner(None, None)
+    assert not p.links[Link.EDGE_FOG].reachable
+    plan, _ = p.choose("auto", QUESTION, frozenset(), Preset.MOST_ACCURATE, 40_000, 4_000,
+                       30.0, False)
+    assert plan.lm_tier is Tier.EDGE
+    named, why = p.choose("cloud-all", QUESTION, frozenset(), None, 40_000, 4_000, 30.0, False)
+    assert named.name == "cloud-all" and why.startswith("fixed plan cloud-all")
+
+
+async def test_a_measured_request_is_learnt() -> None:
+    p = await planner(FOG_STATUS, LinkEstimate(1e8, 2e-3))
+    plan, _ = p.choose("edge-vision+fog-lm", QUESTION, frozenset(), None, 40_000, 4_000, 30.0,
+                       False)
+    before = p.planner.cost.profile.stage_s(Tier.EDGE, GRAPH.patch_embed, Precision.INT8)
+    result = ResultEvent(
+        [StageTiming(Tier.EDGE, GRAPH.patch_embed, GRAPH.prefill, 0.042),  # 7 stages, 6 ms each
+         StageTiming(Tier.FOG, GRAPH.prefill, GRAPH.n_stages, 0.05)],
+        [LinkTransfer(Link.EDGE_FOG, 2_400, 0.004)], 0.06,
+        TierStatus(Tier.FOG, engine=EngineLoad(queued=9, running=4)), None, 3)
+    p.record(plan, result, 0.8)
+    after = p.planner.cost.profile.stage_s(Tier.EDGE, GRAPH.patch_embed, Precision.INT8)
+    assert before is not None and after == pytest.approx(0.8 * before + 0.2 * 0.006)
+    fog = p.planner.cost.load.load(Tier.FOG)
+    assert (fog.queue_depth, fog.active) == (9, 4)  # the answering tier's load, as reported
+    assert p.planner.cost.profile.overhead_s == pytest.approx(0.8 - 0.092 - 0.004)
