@@ -57,14 +57,16 @@ class Candidate:
     cache_ref: bool
 
 
-def encodings_at(graph: StageGraph, cut: int) -> tuple[Encoding, ...]:
-    """Encodings of a hand-off at `cut` (CACHE_REF aside: it depends on the request)."""
+def encodings_at(graph: StageGraph, cut: int,
+                 tensors: tuple[Encoding, ...] = PLANNED_ENCODINGS) -> tuple[Encoding, ...]:
+    """Encodings of a hand-off at `cut` (CACHE_REF aside: it depends on the request): the
+    image, the pixels as PNG, or one of `tensors` (the planner's: those planned)."""
     kind = graph.boundary(cut).kind
     if kind is BoundaryKind.IMAGE:
         return (Encoding.IMAGE,)
     if kind is BoundaryKind.PIXELS:
         return (Encoding.PNG,)
-    return PLANNED_ENCODINGS
+    return tensors
 
 
 def edge_precisions(graph: StageGraph, stop: int) -> tuple[Precision, ...]:

@@ -25,9 +25,10 @@ from splitvlm.executor.local import local_hop
 from splitvlm.executor.scripted import ScriptedHop
 from splitvlm.model import zoo
 from splitvlm.model.lm import LM
+from splitvlm.plan.candidates import encodings_at
 from splitvlm.plan.plan import Plan, Precision, Step, Tier
 from splitvlm.runtime.torch_stages import TorchVisual
-from splitvlm.stages import BoundaryKind, StageGraph
+from splitvlm.stages import StageGraph
 from splitvlm.wire import decode, encode
 from splitvlm.wire.codecs import TENSOR_ENCODINGS, Encoding, codec
 
@@ -58,15 +59,6 @@ def tiers(checkpoints: Path) -> Iterator[Tiers]:
                 samples[:N_QUESTIONS])
 
 
-def encodings_at(graph: StageGraph, cut: int) -> tuple[Encoding, ...]:
-    kind = graph.boundary(cut).kind
-    if kind is BoundaryKind.IMAGE:
-        return (Encoding.IMAGE,)
-    if kind is BoundaryKind.PIXELS:
-        return (Encoding.PNG,)
-    return TENSOR_ENCODINGS
-
-
 def plans(graph: StageGraph) -> Iterator[Plan]:
     """Two tiers (edge, then the fog's or the cloud's LM, in turn) at every cut, encoding and
     edge precision, and three (edge, fog vision, cloud LM) at the same, the second cut one
@@ -75,7 +67,7 @@ def plans(graph: StageGraph) -> Iterator[Plan]:
     for cut in graph.cuts:
         precisions = (Precision.FP32, Precision.INT8) if cut > graph.patch_embed else (
             Precision.FP32,)
-        for encoding in encodings_at(graph, cut):
+        for encoding in encodings_at(graph, cut, TENSOR_ENCODINGS):
             for precision in precisions:
                 turn += 1
                 lm = (Tier.FOG, Tier.CLOUD)[turn % 2]
@@ -83,7 +75,7 @@ def plans(graph: StageGraph) -> Iterator[Plan]:
                            (encoding,), f"{cut}:{encoding}:{precision}:{lm}")
                 if cut < graph.prefill:
                     second = max(cut + 1, graph.patch_embed + 1)
-                    later = encodings_at(graph, second)[-1]  # the coarsest there
+                    later = encodings_at(graph, second, TENSOR_ENCODINGS)[-1]  # the coarsest there
                     yield Plan((Step(Tier.EDGE, 0, cut, precision), Step(Tier.FOG, cut, second),
                                 Step(Tier.CLOUD, second, n)), (encoding, later),
                                f"{cut}:{encoding}:{precision}:fog{second}:{later}")
