@@ -60,7 +60,8 @@ class Tokenizer:
         unknown = [w for w in words if w not in self.ids or w in SPECIALS]
         if unknown:
             raise QuestionError(
-                f"unknown word(s) {unknown} in {text!r}: shapes-vqa v1 knows {len(self)} words "
+                f"unknown word(s) {unknown} in {text!r}: shapes-vqa v1 knows "
+                f"{len(self) - len(SPECIALS)} words "
                 f"and a fixed grammar ({VOCABULARY_DOC})"
             )
         return [self.ids[w] for w in words]
