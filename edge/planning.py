@@ -30,9 +30,10 @@ from splitvlm.plan.measured import ProfileReport
 from splitvlm.plan.named import named_plan, with_cache_ref
 from splitvlm.plan.plan import TIERS, Link, Plan, Precision, Tier
 from splitvlm.plan.planner import Measurement, Planner, Transfer
+from splitvlm.plan.policies import Policy
 from splitvlm.plan.presets import Preset
 from splitvlm.plan.profiles import ComputeProfile
-from splitvlm.plan.request import PlanRequest, Policy
+from splitvlm.plan.request import PlanRequest
 from splitvlm.stages import StageGraph
 
 REFRESH_S = 2.0

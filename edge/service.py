@@ -34,8 +34,8 @@ from splitvlm.executor import (
 from splitvlm.limits import MAX_PLAN_NAME_CHARS, MAX_QUESTION_CHARS
 from splitvlm.plan.named import without_cache_ref
 from splitvlm.plan.plan import Plan, Tier
+from splitvlm.plan.policies import Policy, enforce
 from splitvlm.plan.presets import Preset
-from splitvlm.plan.request import Policy
 from splitvlm.service.convert import (
     POLICY,
     PRESET,
@@ -174,6 +174,7 @@ class EdgeServicer(edge_pb2_grpc.EdgeServiceServicer):
             ask.plan_name, ask.question, ask.policies, ask.preset, len(image),
             prepared.png_bytes, budget_s, hit, prepared.mpix)
         trace.note(plan=plan.name, lm=plan.lm_tier.value)
+        enforce(plan, ask.policies)  # before the plan is announced: a named plan may break one
         yield self._choice(plan, explanation)
         words: list[str] = []
         result: ResultEvent | None = None

@@ -127,8 +127,8 @@ def version() -> str:
 
 def parser() -> argparse.ArgumentParser:
     from splitvlm.checkpoints import CHECKPOINT_DIR
+    from splitvlm.plan.policies import Policy
     from splitvlm.plan.presets import Preset
-    from splitvlm.plan.request import Policy
 
     p = argparse.ArgumentParser(prog="splitvlm", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)

@@ -18,6 +18,9 @@ SDK maps the codes back to the same classes, raised `from` the grpc.RpcError beh
      │    └── NoFeasiblePlan                                             state to serve it: no
      │                                                                   plan meets the policy
      │                                                                   and reachability now
+     ├── PermissionDenied              no          PERMISSION_DENIED    not allowed: the
+     │    └── PolicyViolation                                            request's policy forbids
+     │                                                                   the plan (names both)
      ├── DataLoss                      yes         DATA_LOSS            bytes corrupted in
      │    └── ChecksumMismatch (also a WireError)                        transit: send again
      ├── Overloaded                    yes         RESOURCE_EXHAUSTED   retry later or elsewhere
@@ -83,6 +86,16 @@ class FailedPrecondition(SplitVLMError):
 class NoFeasiblePlan(FailedPrecondition):
     """No candidate plan satisfies the request's policy, reachability and the profiles.
     Recoverable: relax the policy, or retry once the unreachable tier is back."""
+
+
+class PermissionDenied(SplitVLMError):
+    """The caller may not do this."""
+
+
+class PolicyViolation(PermissionDenied):
+    """A plan (or a payload) that would break the request's policy: pixels off the edge under
+    pixels_stay_on_edge, anything off it under offline. The message names the policy and the
+    step at fault."""
 
 
 class DataLoss(SplitVLMError):

@@ -35,6 +35,7 @@ from splitvlm.executor.status import EngineLoad, TierStatus
 from splitvlm.executor.transport import NextHop
 from splitvlm.plan.measured import ProfileReport
 from splitvlm.plan.plan import Step, Tier, escalates, outgoing
+from splitvlm.plan.policies import enforce, enforce_arrival
 from splitvlm.stages import MAX_ANSWER_TOKENS
 from splitvlm.wire import decode, encode
 from splitvlm.wire.codecs import Encoding, codec
@@ -57,8 +58,11 @@ class Executor:
         self.vision_runs = 0  # executions of vision stages (a cache hit needs none)
 
     async def execute(self, request: Request) -> AsyncGenerator[Event, None]:
-        """Run a request; yields TokenEvents, then exactly one ResultEvent (or a CacheMiss)."""
+        """Run a request; yields TokenEvents, then exactly one ResultEvent (or a CacheMiss).
+        The request's policies are enforced here, on every tier (PolicyViolation)."""
         request.plan.validate(self.graph)
+        enforce(request.plan, request.policies)
+        enforce_arrival(self.tier, request.payload.encoding, request.policies)
         self.active += 1
         try:
             step = request.plan.step_for(self.tier)

@@ -12,7 +12,7 @@ import numpy as np
 from splitvlm.errors import WireError
 from splitvlm.executor.status import TierStatus
 from splitvlm.plan.plan import Link, Plan, Tier
-from splitvlm.plan.request import Policy
+from splitvlm.plan.policies import Policy
 from splitvlm.stages import MAX_ANSWER_TOKENS
 from splitvlm.wire import WireTensor
 from splitvlm.wire.codecs import Encoding

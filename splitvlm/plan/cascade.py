@@ -24,8 +24,9 @@ from splitvlm.plan.candidates import CandidateSet
 from splitvlm.plan.cost import CostModel, Prediction
 from splitvlm.plan.named import cascade
 from splitvlm.plan.plan import Link, Plan, Precision, Tier
+from splitvlm.plan.policies import Policy
 from splitvlm.plan.presets import Weights
-from splitvlm.plan.request import PlanRequest, Policy
+from splitvlm.plan.request import PlanRequest
 from splitvlm.wire.codecs import Encoding
 
 

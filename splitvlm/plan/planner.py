@@ -38,9 +38,10 @@ from splitvlm.plan.cost import CostModel, Prediction
 from splitvlm.plan.links import LinkSet
 from splitvlm.plan.load import LoadTracker
 from splitvlm.plan.plan import Link, Plan, Precision, Tier
+from splitvlm.plan.policies import Policy
 from splitvlm.plan.presets import PlannerConfig, Weights, preset
 from splitvlm.plan.profiles import ComputeProfile
-from splitvlm.plan.request import PlanRequest, Policy
+from splitvlm.plan.request import PlanRequest
 from splitvlm.stages import StageGraph
 
 

@@ -8,16 +8,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import KW_ONLY, dataclass
-from enum import StrEnum
 
 from splitvlm.data.questions import QTYPES
+from splitvlm.plan.policies import Policy
 from splitvlm.plan.presets import Weights, preset
 from splitvlm.plan.qtype import ANSWER_TOKENS, UNKNOWN, classify
-
-
-class Policy(StrEnum):
-    PIXELS_STAY_ON_EDGE = "pixels_stay_on_edge"  # no IMAGE or PNG hand-off, on any link
-    OFFLINE = "offline"  # the edge runs everything; nothing leaves it
 
 
 @dataclass(frozen=True)

@@ -26,14 +26,16 @@ from splitvlm.errors import (
     NotAvailable,
     NotFound,
     Overloaded,
+    PermissionDenied,
     PlanError,
+    PolicyViolation,
     QuestionError,
     ServerError,
     SplitVLMError,
 )
 from splitvlm.executor.messages import LinkTransfer, TokenEvent
+from splitvlm.plan.policies import Policy
 from splitvlm.plan.presets import Preset
-from splitvlm.plan.request import Policy
 from splitvlm.sdk.answer import Answer, Timing
 from splitvlm.sdk.client import AsyncClient, AsyncSession, Client, Session
 from splitvlm.sdk.events import AnswerEvent, Event, PlanEvent
@@ -44,6 +46,7 @@ __all__ = [
     "Answer", "AnswerEvent", "AskOptions", "AsyncClient", "AsyncSession", "BadRequest",
     "Client", "DataLoss", "DeadlineExceeded", "Event", "FailedPrecondition", "ImageError",
     "ImageLike", "ImageNotHeld", "LinkTransfer", "NotAvailable", "NotFound", "Overloaded",
-    "PlanError", "PlanEvent", "Policy", "Preset", "QuestionError", "ServerError", "Session",
-    "SplitVLMError", "Timing", "TokenEvent", "image_bytes",
+    "PermissionDenied", "PlanError", "PlanEvent", "Policy", "PolicyViolation", "Preset",
+    "QuestionError", "ServerError", "Session", "SplitVLMError", "Timing", "TokenEvent",
+    "image_bytes",
 ]

@@ -15,8 +15,8 @@ from dataclasses import dataclass, fields, replace
 from typing import Any, TypedDict
 
 from splitvlm.errors import BadRequest
+from splitvlm.plan.policies import Policy
 from splitvlm.plan.presets import Preset
-from splitvlm.plan.request import Policy
 
 DEFAULT_DEADLINE_S = 30.0
 AUTO = "auto"  # the planner decides (cascades included); "auto:fixed" leaves cascades out

@@ -46,8 +46,8 @@ from splitvlm.plan.plan import (
     Tier,
     WaitForecast,
 )
+from splitvlm.plan.policies import Policy
 from splitvlm.plan.presets import Preset
-from splitvlm.plan.request import Policy
 from splitvlm.v1 import edge_pb2, tier_pb2, wire_pb2
 from splitvlm.wire import WireTensor
 from splitvlm.wire.codecs import Encoding

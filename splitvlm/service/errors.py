@@ -23,6 +23,7 @@ from splitvlm.errors import (
     NotAvailable,
     NotFound,
     Overloaded,
+    PermissionDenied,
     ServerError,
     SplitVLMError,
 )
@@ -31,6 +32,7 @@ TO_CODE: dict[type[SplitVLMError], grpc.StatusCode] = {
     BadRequest: grpc.StatusCode.INVALID_ARGUMENT,
     NotFound: grpc.StatusCode.NOT_FOUND,
     FailedPrecondition: grpc.StatusCode.FAILED_PRECONDITION,
+    PermissionDenied: grpc.StatusCode.PERMISSION_DENIED,
     DataLoss: grpc.StatusCode.DATA_LOSS,
     Overloaded: grpc.StatusCode.RESOURCE_EXHAUSTED,
     NotAvailable: grpc.StatusCode.UNAVAILABLE,

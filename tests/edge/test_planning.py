@@ -16,8 +16,8 @@ from splitvlm.plan.accuracy import AccuracyTable
 from splitvlm.plan.links import Link
 from splitvlm.plan.measured import DecodeCost, PreprocessCost, ProfileReport, StageCost
 from splitvlm.plan.plan import Precision, Tier
+from splitvlm.plan.policies import Policy
 from splitvlm.plan.presets import Preset
-from splitvlm.plan.request import Policy
 from splitvlm.stages import StageGraph
 
 GRAPH = StageGraph(image_size=64, n_tokens=64, vision_dim=128, depth=4, n_visual=9,

@@ -10,8 +10,9 @@ import math
 from splitvlm.errors import PlanError
 from splitvlm.plan.cost import CostModel, Prediction
 from splitvlm.plan.plan import TIERS, Link, Plan, Precision, Step, Tier
+from splitvlm.plan.policies import Policy
 from splitvlm.plan.presets import Weights
-from splitvlm.plan.request import PlanRequest, Policy
+from splitvlm.plan.request import PlanRequest
 from splitvlm.stages import StageGraph
 from splitvlm.wire.codecs import Encoding, codec
 

@@ -11,8 +11,9 @@ from splitvlm.errors import NoFeasiblePlan
 from splitvlm.plan.candidates import CandidateSet
 from splitvlm.plan.plan import Link, Plan, Precision, Step, Tier
 from splitvlm.plan.planner import Measurement, Transfer
+from splitvlm.plan.policies import Policy
 from splitvlm.plan.presets import Weights, preset
-from splitvlm.plan.request import PlanRequest, Policy
+from splitvlm.plan.request import PlanRequest
 from splitvlm.stages import StageGraph
 from splitvlm.wire.codecs import Encoding
 

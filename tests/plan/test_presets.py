@@ -4,8 +4,9 @@ import math
 
 import pytest
 
+from splitvlm.plan.policies import Policy
 from splitvlm.plan.presets import PRESETS, PlannerConfig, Weights, preset
-from splitvlm.plan.request import PlanRequest, Policy
+from splitvlm.plan.request import PlanRequest
 
 
 def test_preset_exchange_rates_are_as_documented() -> None:

@@ -13,9 +13,10 @@ from splitvlm.plan.links import LinkSet
 from splitvlm.plan.load import LoadTracker
 from splitvlm.plan.plan import TIERS, Link, Precision, Tier
 from splitvlm.plan.planner import Planner
+from splitvlm.plan.policies import Policy
 from splitvlm.plan.presets import PRESETS
 from splitvlm.plan.profiles import ComputeProfile
-from splitvlm.plan.request import PlanRequest, Policy
+from splitvlm.plan.request import PlanRequest
 from splitvlm.stages import StageGraph
 
 GRAPH = StageGraph(image_size=64, n_tokens=64, vision_dim=128, depth=4, n_visual=9,

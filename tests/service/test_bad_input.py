@@ -342,10 +342,15 @@ TIER_CASES: dict[str, tuple[Build, str]] = {
         "INT8_LZ4 payload is not a valid lz4 frame"),
     "payload at the wrong cut": (
         lambda g, p, t: at_cut(good(g, p, t), 3), "payload is at cut 3 but"),
+    "pixels against their policy": (
+        lambda g, p, t: with_header(good(g, p, t), lambda h: h.policies.append(
+            wire_pb2.POLICY_PIXELS_STAY_ON_EDGE)),
+        "policy pixels_stay_on_edge: plan custom sends the pixels"),
 }
 
 # every case is INVALID_ARGUMENT but these (the bytes, not the request, are at fault)
-TIER_CODES = {"bad digest": grpc.StatusCode.DATA_LOSS}
+TIER_CODES = {"bad digest": grpc.StatusCode.DATA_LOSS,
+              "pixels against their policy": grpc.StatusCode.PERMISSION_DENIED}
 
 
 def execute(target: str, messages: Chunks) -> list[tier_pb2.ExecuteEvent]:

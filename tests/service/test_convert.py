@@ -31,8 +31,8 @@ from splitvlm.plan.plan import (
     Tier,
     WaitForecast,
 )
+from splitvlm.plan.policies import Policy
 from splitvlm.plan.presets import Preset
-from splitvlm.plan.request import Policy
 from splitvlm.service import convert as c
 from splitvlm.v1 import edge_pb2, tier_pb2, wire_pb2
 from splitvlm.wire import encode

@@ -16,6 +16,7 @@ DOCUMENTED = {  # the table in splitvlm/errors.py's docstring
     errors.WireError: S.INVALID_ARGUMENT, errors.NotFound: S.NOT_FOUND,
     errors.ImageNotHeld: S.NOT_FOUND, errors.FailedPrecondition: S.FAILED_PRECONDITION,
     errors.NoFeasiblePlan: S.FAILED_PRECONDITION, errors.DataLoss: S.DATA_LOSS,
+    errors.PermissionDenied: S.PERMISSION_DENIED, errors.PolicyViolation: S.PERMISSION_DENIED,
     errors.ChecksumMismatch: S.DATA_LOSS, errors.Overloaded: S.RESOURCE_EXHAUSTED,
     errors.NotAvailable: S.UNAVAILABLE, errors.DeadlineExceeded: S.DEADLINE_EXCEEDED,
     errors.ServerError: S.INTERNAL,
