@@ -19,6 +19,7 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
+from splitvlm.errors import TierUnavailable
 from splitvlm.executor.messages import ResultEvent, StageTiming
 from splitvlm.executor.status import TierStatus
 from splitvlm.executor.transport import Downstream
@@ -28,7 +29,7 @@ from splitvlm.plan.links import LinkEstimator, LinkSet
 from splitvlm.plan.load import LoadTracker
 from splitvlm.plan.measured import ProfileReport
 from splitvlm.plan.named import named_plan, with_cache_ref
-from splitvlm.plan.plan import TIERS, Link, Plan, Precision, Tier
+from splitvlm.plan.plan import TIERS, Link, Plan, Precision, Tier, crossed
 from splitvlm.plan.planner import Measurement, Planner, Transfer
 from splitvlm.plan.policies import Policy
 from splitvlm.plan.presets import Preset
@@ -124,6 +125,7 @@ class EdgePlanner:
         if name and name not in (AUTO, AUTO_FIXED):
             plan = self._calibrated(named_plan(name, self.graph, self.edge_precision), name,
                                     preset or self.planner.config.preset)
+            self._check_reachable(plan)
             plan = with_cache_ref(plan, self.graph) if cache_hit else plan
             return plan, f"fixed plan {plan.name}: {plan.describe(self.graph)}"
         request = PlanRequest(question, image_bytes, png_bytes=png_bytes, image_mpix=image_mpix,
@@ -131,6 +133,22 @@ class EdgePlanner:
                               cache_hit_at_fog=cache_hit)
         decision = self.planner.plan(request, cascades=name != AUTO_FIXED)
         return decision.plan, decision.explain()
+
+    def unreachable(self, tier: Tier) -> None:
+        """`tier` did not answer: the link to it is down until a status, probe or transfer
+        sees it again (the background refresh every REFRESH_S is the half-open probe)."""
+        if tier is not Tier.EDGE:
+            self.links[crossed(Tier.EDGE, tier)[-1]].observe_failure()
+
+    def _check_reachable(self, plan: Plan) -> None:
+        """A named plan is pinned: one that needs an unreachable tier fails at once."""
+        needed = [s.tier for s in plan.steps] + (
+            [] if plan.escalation is None else [plan.escalation.tier])
+        for tier in needed:
+            if not self.links.reachable(tier):
+                raise TierUnavailable(tier.value, f"the {tier} tier is unreachable, and plan "
+                                      f"{plan.name} needs it; ask with plan 'auto' to be "
+                                      "placed around it")
 
     def _calibrated(self, plan: Plan, name: str, preset: str) -> Plan:
         """A named cascade without '@threshold' takes the preset's calibrated threshold."""

@@ -19,9 +19,17 @@ import grpc
 import numpy as np
 
 from edge.l1 import EdgeL1
+from edge.planning import AUTO, AUTO_FIXED
 from splitvlm.data.camera import decode_image, downscale, encode_image
 from splitvlm.data.tokenizer import Tokenizer, normalize
-from splitvlm.errors import BadRequest, ImageNotHeld, NotAvailable, PlanError, QuestionError
+from splitvlm.errors import (
+    BadRequest,
+    ImageNotHeld,
+    NotAvailable,
+    PlanError,
+    QuestionError,
+    TierUnavailable,
+)
 from splitvlm.executor import (
     CacheMissEvent,
     Executor,
@@ -54,6 +62,14 @@ from splitvlm.wire.codecs import Encoding
 log = logging.getLogger("splitvlm.edge")
 
 
+MAX_ATTEMPTS = 3  # a request runs again, before any token, after a cache miss or a dead tier
+
+
+def planned(plan_name: str) -> bool:
+    """Whether the planner chooses the plan (and may choose again); a named plan is pinned."""
+    return plan_name in ("", AUTO, AUTO_FIXED)
+
+
 class EdgeBrain(Protocol):
     """What the edge tier decides: plans (named or planned), its L1, learning from answers."""
 
@@ -63,6 +79,10 @@ class EdgeBrain(Protocol):
 
     def record(self, plan: Plan, result: ResultEvent, latency_s: float,
                image_mpix: float | None) -> None: ...
+
+    def unreachable(self, tier: Tier) -> None:
+        """`tier` did not answer: plan around it until it is seen again."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -169,28 +189,45 @@ class EdgeServicer(edge_pb2_grpc.EdgeServiceServicer):
         prepared = self.prepare(request)
         image, pixels, key = prepared.image, prepared.pixels, prepared.key
         hit = not ask.no_cache and self.l1.at_fog(key)
-        budget_s = math.inf if deadline is None else max(deadline - time.monotonic(), 1e-3)
-        plan, explanation = self.brain.choose(
-            ask.plan_name, ask.question, ask.policies, ask.preset, len(image),
-            prepared.png_bytes, budget_s, hit, prepared.mpix)
+
+        def choose() -> tuple[Plan, str]:
+            budget_s = math.inf if deadline is None else max(deadline - time.monotonic(), 1e-3)
+            return self.brain.choose(ask.plan_name, ask.question, ask.policies, ask.preset,
+                                     len(image), prepared.png_bytes, budget_s, hit,
+                                     prepared.mpix)
+
+        plan, explanation = choose()
         trace.note(plan=plan.name, lm=plan.lm_tier.value)
         enforce(plan, ask.policies)  # before the plan is announced: a named plan may break one
         yield self._choice(plan, explanation)
         words: list[str] = []
         result: ResultEvent | None = None
-        for _attempt in range(2):
+        for _attempt in range(MAX_ATTEMPTS):
             run = Request(plan, ask.question, Payload(0, Encoding.IMAGE, image=image),
                           ask.max_new_tokens, key, deadline, pixels[None], request_id,
                           ask.policies)
             miss = False
-            async for event in self.executor.execute(run):
-                if isinstance(event, TokenEvent):
-                    words.append(event.text)
-                    yield edge_pb2.AskEvent(token=tier_pb2.Token(id=event.id, text=event.text))
-                elif isinstance(event, CacheMissEvent):
-                    miss = True
-                else:
-                    result = event
+            try:
+                async for event in self.executor.execute(run):
+                    if isinstance(event, TokenEvent):
+                        words.append(event.text)
+                        yield edge_pb2.AskEvent(token=tier_pb2.Token(id=event.id,
+                                                                     text=event.text))
+                    elif isinstance(event, CacheMissEvent):
+                        miss = True
+                    else:
+                        result = event
+            except TierUnavailable as exc:
+                if words or not planned(ask.plan_name):  # tokens streamed, or a pinned plan
+                    raise
+                self.brain.unreachable(Tier(exc.tier))
+                hit = hit and exc.tier != Tier.FOG.value
+                plan, explanation = choose()
+                enforce(plan, ask.policies)
+                explanation += f"\n  re-planned: {exc}"
+                trace.note(plan=plan.name, lm=plan.lm_tier.value, replanned=exc.tier)
+                yield self._choice(plan, explanation)
+                continue
             if not miss:
                 break
             self.l1.mark_at_fog(key, False)  # the fog evicted it: send the tensor this time
@@ -198,7 +235,8 @@ class EdgeServicer(edge_pb2_grpc.EdgeServiceServicer):
             explanation += "\n  cache miss at the fog: re-sent the visual tokens"
             yield self._choice(plan, explanation)
         if result is None:
-            raise NotAvailable("the plan finished without an answer (cache miss twice)")
+            raise NotAvailable(f"no answer after {MAX_ATTEMPTS} attempts (cache misses or "
+                               "unreachable tiers)")
         if result.cached_at is Tier.FOG:
             self.l1.mark_at_fog(key)
         latency_s = time.perf_counter() - started

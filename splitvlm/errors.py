@@ -25,7 +25,8 @@ SDK maps the codes back to the same classes, raised `from` the grpc.RpcError beh
      │    └── ChecksumMismatch (also a WireError)                        transit: send again
      ├── Overloaded                    yes         RESOURCE_EXHAUSTED   retry later or elsewhere
      ├── NotAvailable                  yes         UNAVAILABLE          a tier is down or
-     │                                                                   unreachable
+     │    └── TierUnavailable                                            unreachable (`.tier`
+     │                                                                   names which)
      ├── DeadlineExceeded              yes         DEADLINE_EXCEEDED    the latency budget ran
      │                                                                   out
      ├── ConfigError                   no          (start-up only)      a configuration value
@@ -118,6 +119,15 @@ class NotAvailable(SplitVLMError):
     """A tier is down or unreachable."""
 
     retryable = True
+
+
+class TierUnavailable(NotAvailable):
+    """A named tier did not answer (refused, reset, or silent past the connect budget) before
+    the request reached it. The edge plans around it; `tier` is its name."""
+
+    def __init__(self, tier: str, message: str) -> None:
+        super().__init__(message)
+        self.tier = tier
 
 
 class DeadlineExceeded(SplitVLMError):

@@ -50,9 +50,11 @@ class ProcessCluster:
                 tp.proc.stdout.close()
 
 
-def start_tier(tier: str, next_hop: str = "", env: dict[str, str] | None = None) -> TierProcess:
-    """Start one tier and wait until it prints its port (RuntimeError if it dies first)."""
-    argv = [sys.executable, "-m", "splitvlm.cli", "serve", tier, "--port", "0"]
+def start_tier(tier: str, next_hop: str = "", env: dict[str, str] | None = None,
+               port: int = 0) -> TierProcess:
+    """Start one tier (on `port`; 0: a free one) and wait until it prints its port
+    (RuntimeError if it dies first)."""
+    argv = [sys.executable, "-m", "splitvlm.cli", "serve", tier, "--port", str(port)]
     if next_hop:
         argv += ["--next-hop", next_hop]
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, text=True,

@@ -32,6 +32,7 @@ from splitvlm.errors import (
     QuestionError,
     ServerError,
     SplitVLMError,
+    TierUnavailable,
 )
 from splitvlm.executor.messages import LinkTransfer, TokenEvent
 from splitvlm.plan.policies import Policy
@@ -47,6 +48,6 @@ __all__ = [
     "Client", "DataLoss", "DeadlineExceeded", "Event", "FailedPrecondition", "ImageError",
     "ImageLike", "ImageNotHeld", "LinkTransfer", "NotAvailable", "NotFound", "Overloaded",
     "PermissionDenied", "PlanError", "PlanEvent", "Policy", "PolicyViolation", "Preset",
-    "QuestionError", "ServerError", "Session", "SplitVLMError", "Timing", "TokenEvent",
-    "image_bytes",
+    "QuestionError", "ServerError", "Session", "SplitVLMError", "TierUnavailable", "Timing",
+    "TokenEvent", "image_bytes",
 ]

@@ -26,6 +26,7 @@ from splitvlm.errors import (
     PermissionDenied,
     ServerError,
     SplitVLMError,
+    TierUnavailable,
 )
 
 TO_CODE: dict[type[SplitVLMError], grpc.StatusCode] = {
@@ -44,6 +45,7 @@ FROM_CODE: dict[grpc.StatusCode, type[SplitVLMError]] = {
     grpc.StatusCode.CANCELLED: NotAvailable,  # the peer went away mid-call
 }
 ERROR_KEY = "splitvlm-error"  # trailing metadata: the class the server raised
+TIER_KEY = "splitvlm-tier"  # ... and, for a TierUnavailable, the tier it names
 
 
 def _tree(cls: type[SplitVLMError]) -> dict[str, type[SplitVLMError]]:
@@ -76,7 +78,10 @@ async def abort(context: grpc.aio.ServicerContext, exc: BaseException, request_i
     if not isinstance(exc, SplitVLMError):
         log.error("request %s failed with a bug", request_id, exc_info=exc)
     else:
-        context.set_trailing_metadata(((ERROR_KEY, type(exc).__name__),))
+        metadata = [(ERROR_KEY, type(exc).__name__)]
+        if isinstance(exc, TierUnavailable):
+            metadata.append((TIER_KEY, exc.tier))
+        context.set_trailing_metadata(tuple(metadata))
     await context.abort(status_for(exc), message_for(exc, request_id))
 
 
@@ -85,17 +90,16 @@ def error_from_rpc(exc: grpc.RpcError) -> SplitVLMError:
     code = exc.code() if hasattr(exc, "code") else grpc.StatusCode.UNKNOWN
     details = exc.details() if hasattr(exc, "details") else str(exc)
     cls = FROM_CODE.get(code, ServerError)
-    raised = _raised_class(exc)
+    trailers = _trailers(exc)
+    raised = _tree(SplitVLMError).get(trailers.get(ERROR_KEY, ""))
     if raised is not None and issubclass(raised, cls):
         cls = raised
+    if cls is TierUnavailable:
+        return TierUnavailable(trailers.get(TIER_KEY, ""), str(details))
     known = cls is not ServerError or code is grpc.StatusCode.INTERNAL
     return cls(str(details) if known else f"{code.name}: {details}")
 
 
-def _raised_class(exc: grpc.RpcError) -> type[SplitVLMError] | None:
-    """The class named in the call's trailing metadata, if it is one of the tree's."""
+def _trailers(exc: grpc.RpcError) -> dict[str, str]:
     metadata = exc.trailing_metadata() if hasattr(exc, "trailing_metadata") else None
-    for key, value in metadata or ():
-        if key == ERROR_KEY and isinstance(value, str):
-            return _tree(SplitVLMError).get(value)
-    return None
+    return {key: value for key, value in metadata or () if isinstance(value, str)}

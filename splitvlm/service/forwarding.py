@@ -3,18 +3,24 @@
 
     hop = grpc_hop(channel)      # a NextHop, as splitvlm.executor.local.local_hop is
 
-The forwarder serializes a request once: the chunks it sends are the bytes it reports.
+The forwarder serializes a request once: the chunks it sends are the bytes it reports. A
+tier answers every Execute call with its initial metadata at once; a next tier that does not
+within the connect budget (`connect_budget_s`: a floor plus a few RTTs of the link) is taken for
+dead (a frozen process accepts connections and says nothing), as is one that refuses or resets
+the call before its first event: either is a TierUnavailable naming it, which the edge plans
+around.
 """
 
 from __future__ import annotations
 
+import asyncio
 import math
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 import grpc
 
-from splitvlm.errors import BadRequest
+from splitvlm.errors import BadRequest, NotAvailable, TierUnavailable
 from splitvlm.executor.messages import Event, Request
 from splitvlm.executor.status import LinkEstimate, TierStatus
 from splitvlm.executor.transport import (
@@ -23,6 +29,7 @@ from splitvlm.executor.transport import (
     Forwarded,
     NextHop,
 )
+from splitvlm.plan.plan import Tier
 from splitvlm.service.convert import event_from_pb, header_to_pb, payload_to_pb, status_from_pb
 from splitvlm.service.errors import error_from_rpc
 from splitvlm.v1 import tier_pb2, tier_pb2_grpc
@@ -32,6 +39,9 @@ PROBE_SMALL_BYTES = 16 << 10
 PROBE_LARGE_BYTES = 256 << 10
 PROBE_LARGE_MAX_S = 0.15  # the large probe only where it occupies the link at most this long
 PROBE_TIMEOUT_S = 5.0
+CONNECT_BUDGET_S = 0.25  # the least a next tier gets to start answering ...
+CONNECT_RTTS = 4  # ... plus this many round trips of the link to it
+TIER_METADATA = "splitvlm-tier"  # initial metadata: the answering tier's name
 
 
 def execute_chunks(request: Request) -> list[tier_pb2.ExecuteChunk]:
@@ -43,8 +53,12 @@ def execute_chunks(request: Request) -> list[tier_pb2.ExecuteChunk]:
 
 
 class GrpcForwarder:
-    def __init__(self, channel: grpc.aio.Channel) -> None:
+    def __init__(self, channel: grpc.aio.Channel, tier: Tier,
+                 connect_budget_s: Callable[[], float] = lambda: CONNECT_BUDGET_S) -> None:
+        """`tier`: the tier the channel reaches; `connect_budget_s`: how long it may take to
+        start answering a call."""
         self.stub = tier_pb2_grpc.TierServiceStub(channel)
+        self.tier, self.connect_budget_s = tier, connect_budget_s
 
     def execute(self, request: Request) -> Forwarded:
         chunks = execute_chunks(request)
@@ -54,11 +68,28 @@ class GrpcForwarder:
                       ) -> AsyncIterator[Event]:
         timeout = None if request.deadline is None else max(request.deadline - time.monotonic(),
                                                             0.001)
+        call = self.stub.Execute(iter(chunks), timeout=timeout)
+        started = False
         try:
-            async for msg in self.stub.Execute(iter(chunks), timeout=timeout):
+            budget = self.connect_budget_s()
+            if timeout is None or budget < timeout:
+                try:
+                    await asyncio.wait_for(call.initial_metadata(), budget)
+                except TimeoutError:
+                    call.cancel()
+                    raise TierUnavailable(self.tier.value, f"the {self.tier} tier did not "
+                                          f"answer within {budget * 1e3:.0f} ms") from None
+            async for msg in call:
+                started = True
                 yield event_from_pb(msg)
         except grpc.RpcError as exc:
-            raise error_from_rpc(exc) from exc
+            error = error_from_rpc(exc)
+            if not started and type(error) is NotAvailable:  # refused or reset: this tier
+                raise TierUnavailable(self.tier.value, f"the {self.tier} tier is unreachable: "
+                                      f"{error}") from exc
+            raise error from exc
+        finally:
+            call.cancel()  # a no-op once the call ended; else (the caller stopped early) ends it
 
 
 class GrpcDownstream:
@@ -87,6 +118,12 @@ class GrpcDownstream:
             self._link = (time.monotonic(), last)
         return last
 
+    def connect_budget_s(self) -> float:
+        """How long the next tier may take to start answering a call: CONNECT_BUDGET_S and
+        CONNECT_RTTS round trips of the last probe."""
+        _, link = self._link
+        return CONNECT_BUDGET_S + CONNECT_RTTS * (0.0 if link is None else link.rtt_s)
+
     async def probe(self) -> LinkEstimate | None:
         """A tiny echo for the RTT, a small upload, then one sized to occupy the link for up to
         PROBE_LARGE_MAX_S (at the rate the small one proves at least), for the bandwidth."""
@@ -114,6 +151,7 @@ class GrpcDownstream:
         return time.perf_counter() - t0
 
 
-def grpc_hop(channel: grpc.aio.Channel) -> NextHop:
-    """The next tier, over `channel`."""
-    return NextHop(GrpcForwarder(channel), GrpcDownstream(channel))
+def grpc_hop(channel: grpc.aio.Channel, tier: Tier) -> NextHop:
+    """The next tier, `tier`, over `channel`."""
+    downstream = GrpcDownstream(channel)
+    return NextHop(GrpcForwarder(channel, tier, downstream.connect_budget_s), downstream)

@@ -28,6 +28,7 @@ from grpc_reflection.v1alpha import reflection
 from splitvlm.config import ServiceConfig
 from splitvlm.errors import ConfigError
 from splitvlm.executor import Executor, NextHop
+from splitvlm.plan.plan import TIERS
 from splitvlm.service.forwarding import grpc_hop
 from splitvlm.service.tier_service import TierServicer
 from splitvlm.v1 import edge_pb2, edge_pb2_grpc, tier_pb2, tier_pb2_grpc
@@ -76,8 +77,11 @@ def grpc_next_hop(config: ServiceConfig) -> tuple[NextHop | None, grpc.aio.Chann
     """The next tier over gRPC, from `config.next_hop` (None on the last tier)."""
     if not config.next_hop:
         return None, None
+    if config.tier.order + 1 >= len(TIERS):
+        raise ConfigError(f"next_hop={config.next_hop!r}, but the {config.tier} tier is the "
+                          "last one")
     channel = grpc.aio.insecure_channel(config.next_hop, options=channel_options(config))
-    return grpc_hop(channel), channel
+    return grpc_hop(channel, TIERS[config.tier.order + 1]), channel
 
 
 async def create_server(config: ServiceConfig, bundle: TierBundle

@@ -21,6 +21,7 @@ from splitvlm.service.convert import (
     status_to_pb,
 )
 from splitvlm.service.errors import abort, status_for
+from splitvlm.service.forwarding import TIER_METADATA
 from splitvlm.service.requestlog import RequestLog
 from splitvlm.stages import MAX_ANSWER_TOKENS
 from splitvlm.v1 import tier_pb2, tier_pb2_grpc, wire_pb2
@@ -79,7 +80,8 @@ class TierServicer(tier_pb2_grpc.TierServiceServicer):
     ) -> AsyncIterator[tier_pb2.ExecuteEvent]:
         trace = RequestLog(request_id_of(context), self.executor.tier.value)
         outcome = "CANCELLED"  # unless it ends otherwise: the caller went away
-        try:
+        try:  # at once: the caller's connect budget waits for this
+            await context.send_initial_metadata(((TIER_METADATA, self.executor.tier.value),))
             request = await read_request(request_iterator, self.max_payload_bytes,
                                          deadline_from(context))
             if request.request_id:

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from edge.planning import EdgePlanner
+from splitvlm.errors import TierUnavailable
 from splitvlm.executor.messages import Event, LinkTransfer, ResultEvent, StageTiming
 from splitvlm.executor.scripted import ScriptedHop
 from splitvlm.executor.status import EngineLoad, LinkEstimate, TierStatus
@@ -76,8 +77,10 @@ async def test_an_unreachable_fog_keeps_plans_on_the_edge() -> None:
     plan, _ = p.choose("auto", QUESTION, frozenset(), Preset.MOST_ACCURATE, 40_000, 4_000,
                        30.0, False)
     assert plan.lm_tier is Tier.EDGE
-    named, why = p.choose("cloud-all", QUESTION, frozenset(), None, 40_000, 4_000, 30.0, False)
-    assert named.name == "cloud-all" and why.startswith("fixed plan cloud-all")
+    with pytest.raises(TierUnavailable, match="the fog tier is unreachable, and plan fog-all"):
+        p.choose("fog-all", QUESTION, frozenset(), None, 40_000, 4_000, 30.0, False)
+    named, why = p.choose("edge-only", QUESTION, frozenset(), None, 40_000, 4_000, 30.0, False)
+    assert why.startswith("fixed plan edge-only")
 
 
 async def test_a_measured_request_is_learnt() -> None:

@@ -18,9 +18,14 @@ DOCUMENTED = {  # the table in splitvlm/errors.py's docstring
     errors.NoFeasiblePlan: S.FAILED_PRECONDITION, errors.DataLoss: S.DATA_LOSS,
     errors.PermissionDenied: S.PERMISSION_DENIED, errors.PolicyViolation: S.PERMISSION_DENIED,
     errors.ChecksumMismatch: S.DATA_LOSS, errors.Overloaded: S.RESOURCE_EXHAUSTED,
-    errors.NotAvailable: S.UNAVAILABLE, errors.DeadlineExceeded: S.DEADLINE_EXCEEDED,
+    errors.NotAvailable: S.UNAVAILABLE, errors.TierUnavailable: S.UNAVAILABLE,
+    errors.DeadlineExceeded: S.DEADLINE_EXCEEDED,
     errors.ServerError: S.INTERNAL,
 }
+
+
+def _instance(cls: type[errors.SplitVLMError]) -> errors.SplitVLMError:
+    return cls("fog", "x") if cls is errors.TierUnavailable else cls("x")  # type: ignore[call-arg]
 
 
 def _tree(cls: type[errors.SplitVLMError]) -> set[type[errors.SplitVLMError]]:
@@ -33,7 +38,7 @@ def test_every_class_of_the_tree_has_its_documented_status() -> None:
 
     assert served - {EngineClosed, QueueFull} == set(DOCUMENTED)
     for cls, code in DOCUMENTED.items():
-        assert status_for(cls("x")) is code, cls
+        assert status_for(_instance(cls)) is code, cls
     assert status_for(QueueFull("x")) is S.RESOURCE_EXHAUSTED
     assert status_for(EngineClosed("x")) is S.UNAVAILABLE
 
@@ -60,7 +65,8 @@ class _Rpc(grpc.RpcError):
         return self._details
 
 
-@pytest.mark.parametrize("cls", sorted(set(DOCUMENTED) - {errors.NotFound}, key=str))
+@pytest.mark.parametrize("cls", sorted(set(DOCUMENTED) - {errors.NotFound,
+                                                             errors.TierUnavailable}, key=str))
 def test_a_client_gets_back_the_status_level_class(cls: type[errors.SplitVLMError]) -> None:
     got = error_from_rpc(_Rpc(status_for(cls("x")), "what went wrong"))
     assert isinstance(got, errors.SplitVLMError)
@@ -87,3 +93,12 @@ def test_an_unknown_status_is_a_server_error_naming_it() -> None:
 def test_the_raised_class_travels_in_trailing_metadata(
         code: grpc.StatusCode, raised: str, expected: type[errors.SplitVLMError]) -> None:
     assert type(error_from_rpc(_Rpc(code, "m", raised))) is expected
+
+
+def test_an_unavailable_tier_is_named_across_the_call() -> None:
+    rpc = _Rpc(S.UNAVAILABLE, "the fog tier is unreachable", "TierUnavailable")
+    rpc.trailing_metadata = lambda: (("splitvlm-error", "TierUnavailable"),  # type: ignore
+                                     ("splitvlm-tier", "fog"))
+    got = error_from_rpc(rpc)
+    assert isinstance(got, errors.TierUnavailable) and got.tier == "fog"
+    assert str(got) == "the fog tier is unreachable" and got.retryable

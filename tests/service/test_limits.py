@@ -28,7 +28,7 @@ from splitvlm.sdk import AsyncClient, DeadlineExceeded, Overloaded
 from splitvlm.service.forwarding import GrpcForwarder
 from splitvlm.service.launch import builder_for
 from splitvlm.service.server import create_server, grpc_next_hop
-from splitvlm.v1 import tier_pb2, tier_pb2_grpc
+from splitvlm.v1 import tier_pb2, tier_pb2_grpc, wire_pb2
 from splitvlm.wire.codecs import Encoding
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -51,12 +51,23 @@ class FakeFog(tier_pb2_grpc.TierServiceServicer):
         context: grpc.aio.ServicerContext,
     ) -> AsyncIterator[tier_pb2.ExecuteEvent]:
         self.remaining.append(context.time_remaining())
+        await context.send_initial_metadata(())  # as a live tier does, at once
         async for _ in request_iterator:
             pass
         self.entered.set()
         await self.gate.wait()
         yield tier_pb2.ExecuteEvent(token=tier_pb2.Token(id=7, text="red"))
         yield tier_pb2.ExecuteEvent(result=tier_pb2.ExecuteResult(busy_s=0.001))
+
+    async def Status(  # noqa: N802 - a live tier's status keeps the edge's plans on it
+        self, request: tier_pb2.StatusRequest, context: grpc.aio.ServicerContext
+    ) -> tier_pb2.TierStatus:
+        return tier_pb2.TierStatus(tier=wire_pb2.TIER_FOG)
+
+    async def Probe(  # noqa: N802
+        self, request: tier_pb2.ProbeRequest, context: grpc.aio.ServicerContext
+    ) -> tier_pb2.ProbeReply:
+        return tier_pb2.ProbeReply(payload=bytes(request.reply_bytes))
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
@@ -159,7 +170,7 @@ async def test_forwarder_passes_the_deadline_on(
     graph = visual_meta(checkpoints)[0]
     plan = named_plan(PLAN, graph)
     async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
-        forwarder = GrpcForwarder(channel)
+        forwarder = GrpcForwarder(channel, Tier.FOG)
         for deadline in (time.monotonic() + 7.0, None):
             request = Request(plan, "describe the image",
                               Payload(0, Encoding.IMAGE, image=b"\x89PNG"), deadline=deadline)

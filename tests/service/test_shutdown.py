@@ -26,7 +26,7 @@ from splitvlm.processes import TierProcess, start_tier
 from splitvlm.sdk import AnswerEvent, Client, Event, PlanEvent, TokenEvent
 from splitvlm.service.server import TierBundle, create_server
 from splitvlm.stages import MAX_ANSWER_TOKENS
-from splitvlm.v1 import tier_pb2, tier_pb2_grpc
+from splitvlm.v1 import tier_pb2, tier_pb2_grpc, wire_pb2
 
 GRACE_S = 3.0
 CLEAN_ENDS = (grpc.StatusCode.CANCELLED, grpc.StatusCode.UNAVAILABLE)
@@ -69,12 +69,23 @@ class HeldFog(tier_pb2_grpc.TierServiceServicer):
     def Execute(  # noqa: N802 - gRPC method name
         self, request_iterator: Iterator[tier_pb2.ExecuteChunk], context: grpc.ServicerContext
     ) -> Iterator[tier_pb2.ExecuteEvent]:
+        context.send_initial_metadata(())  # as a live tier does, at once
         for _ in request_iterator:
             pass
         self.entered.set()
         while context.is_active():
             time.sleep(0.05)
         yield from ()
+
+    def Status(  # noqa: N802 - a live tier's status keeps the edge's plans on it
+        self, request: tier_pb2.StatusRequest, context: grpc.ServicerContext
+    ) -> tier_pb2.TierStatus:
+        return tier_pb2.TierStatus(tier=wire_pb2.TIER_FOG)
+
+    def Probe(  # noqa: N802
+        self, request: tier_pb2.ProbeRequest, context: grpc.ServicerContext
+    ) -> tier_pb2.ProbeReply:
+        return tier_pb2.ProbeReply(payload=bytes(request.reply_bytes))
 
 
 def stopped(tier: TierProcess) -> None:

@@ -1,0 +1,100 @@
+"""Answers through faults, with the tiers as processes: a fog killed (SIGKILL) or frozen
+(SIGSTOP) before a request reaches it costs that request a re-plan, not its deadline; a plan
+pinned to the dead tier fails at once naming it; the planner goes back to the fog when it is
+seen again."""
+
+from __future__ import annotations
+
+import signal
+import statistics
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from splitvlm.plan.plan import Tier
+from splitvlm.processes import TierProcess, start_tier
+from splitvlm.sdk import Client, TierUnavailable
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "scene-0.jpg"
+QUESTION = "what is left of the red square ?"
+REMOTE = {"plan": "auto", "preset": "most-accurate", "no_cache": True}  # prefers an upstream LM
+DEADLINE_S = 20.0
+
+
+def stop(tier: TierProcess) -> None:
+    if tier.proc.poll() is None:
+        tier.proc.send_signal(signal.SIGCONT)
+        tier.proc.kill()
+    tier.proc.wait()
+    if tier.proc.stdout is not None:
+        tier.proc.stdout.close()
+
+
+@pytest.fixture
+def tiers(checkpoints: Path) -> Iterator[dict[str, TierProcess]]:
+    running: dict[str, TierProcess] = {}
+    try:
+        running["cloud"] = start_tier("cloud")
+        running["fog"] = start_tier("fog", running["cloud"].target)
+        running["edge"] = start_tier("edge", running["fog"].target)
+        yield running
+    finally:
+        for tier in running.values():
+            stop(tier)
+
+
+def edge_only_s(client: Client, image: bytes) -> float:
+    times = []
+    for _ in range(5):
+        t0 = time.perf_counter()
+        client.ask(image, QUESTION, plan="edge-only", no_cache=True, deadline_s=DEADLINE_S)
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def timed_ask(client: Client, image: bytes) -> tuple[float, str, str]:
+    t0 = time.perf_counter()
+    answer = client.ask(image, QUESTION, deadline_s=DEADLINE_S, **REMOTE)  # type: ignore[arg-type]
+    return time.perf_counter() - t0, answer.plan.lm_tier.value, answer.explanation
+
+
+def test_a_killed_fog_costs_a_replan_not_the_deadline(tiers: dict[str, TierProcess]) -> None:
+    image = EXAMPLE.read_bytes()
+    with Client(tiers["edge"].target) as client:
+        _, lm, _ = timed_ask(client, image)
+        assert lm != Tier.EDGE.value  # the planner sends it upstream while the fog lives
+        alone = edge_only_s(client, image)
+        tiers["fog"].proc.send_signal(signal.SIGKILL)
+        tiers["fog"].proc.wait()
+        seconds, lm, why = timed_ask(client, image)
+        assert lm == Tier.EDGE.value and "re-planned: the fog tier is unreachable" in why
+        assert seconds < 1.5 * alone + 0.01, (seconds, alone)
+        t0 = time.perf_counter()
+        with pytest.raises(TierUnavailable, match="the fog tier is unreachable, and plan "
+                                                  "edge-vision\\+fog-lm needs it") as caught:
+            client.ask(image, QUESTION, plan="edge-vision+fog-lm", deadline_s=DEADLINE_S)
+        assert caught.value.tier == "fog" and time.perf_counter() - t0 < 0.5
+
+
+def test_a_frozen_fog_is_left_within_the_connect_budget_then_used_again(
+        tiers: dict[str, TierProcess]) -> None:
+    image = EXAMPLE.read_bytes()
+    fog = tiers["fog"].proc
+    with Client(tiers["edge"].target) as client:
+        timed_ask(client, image)
+        alone = edge_only_s(client, image)
+        fog.send_signal(signal.SIGSTOP)
+        try:
+            seconds, lm, why = timed_ask(client, image)
+            assert lm == Tier.EDGE.value and "did not answer within" in why
+            assert seconds < alone + 0.5, (seconds, alone)  # 0.25 s budget + a few RTTs
+            seconds, lm, _ = timed_ask(client, image)  # planned around it from the start
+            assert lm == Tier.EDGE.value and seconds < 1.5 * alone + 0.01
+        finally:
+            fog.send_signal(signal.SIGCONT)
+        give_up = time.monotonic() + 15  # the edge's refresh (every 2 s) sees it again
+        while timed_ask(client, image)[1] == Tier.EDGE.value:
+            assert time.monotonic() < give_up, "the planner never went back to the fog"
+            time.sleep(0.5)
