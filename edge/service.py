@@ -55,6 +55,7 @@ from splitvlm.service.errors import abort, status_for
 from splitvlm.service.requestlog import RequestLog
 from splitvlm.service.tier_service import deadline_from, request_id_of
 from splitvlm.stages import MAX_ANSWER_TOKENS
+from splitvlm.trust.identity import Guard
 from splitvlm.v1 import edge_pb2, edge_pb2_grpc, tier_pb2
 from splitvlm.wire import feature_key
 from splitvlm.wire.codecs import Encoding
@@ -111,8 +112,8 @@ class Prepared:
 
 class EdgeServicer(edge_pb2_grpc.EdgeServiceServicer):
     def __init__(self, executor: Executor, brain: EdgeBrain, l1: EdgeL1,
-                 max_image_bytes: int) -> None:
-        self.executor, self.brain, self.l1 = executor, brain, l1
+                 max_image_bytes: int, guard: Guard) -> None:
+        self.executor, self.brain, self.l1, self.guard = executor, brain, l1, guard
         self.max_image_bytes = max_image_bytes
         self.tokenizer = Tokenizer()
         self.graph = executor.graph
@@ -167,6 +168,7 @@ class EdgeServicer(edge_pb2_grpc.EdgeServiceServicer):
         trace = RequestLog(request_id_of(context), "edge")
         outcome = "CANCELLED"  # unless it ends otherwise: the caller went away
         try:
+            self.guard.check_client(context)
             async for event in self._ask(request, deadline_from(context), trace):
                 yield event
             outcome = "OK"

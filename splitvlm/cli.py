@@ -2,6 +2,7 @@
 
     splitvlm train | eval | export | profile          the model family
     splitvlm serve {edge,fog,cloud} | ask | demo      the services
+    splitvlm certs init DIR                           TLS: a site CA, certificates, tokens
     splitvlm bench {wire,split,cache,batch,cascade}   measurements
     splitvlm testbed {up,down,status}                 the emulated edge-fog-cloud network
 """
@@ -11,11 +12,16 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from splitvlm.errors import ConfigError, SplitVLMError
+
+if TYPE_CHECKING:
+    from splitvlm.sdk import Credentials
 
 Handler = Callable[[argparse.Namespace], int]
 LOG_LEVELS = ("debug", "info", "warning", "error")
@@ -79,15 +85,50 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _credentials(args: argparse.Namespace) -> Credentials | None:
+    from splitvlm.sdk import Credentials
+
+    if args.insecure:
+        return None
+    if args.site:
+        return Credentials.site(args.site)
+    if not args.ca:
+        raise ConfigError("give --site DIR (a `splitvlm certs init` directory), or --ca FILE "
+                          "with --token-file FILE (or SPLITVLM_TOKEN), or --insecure for a "
+                          "plaintext edge")
+    token = os.environ.get("SPLITVLM_TOKEN", "")
+    if args.token_file:
+        try:
+            token = Path(args.token_file).read_text().strip()
+        except OSError as exc:
+            raise ConfigError(f"--token-file {args.token_file}: {exc.strerror}") from exc
+    return Credentials(args.ca, token, args.cert or "", args.key or "")
+
+
 def _ask(args: argparse.Namespace) -> int:
     from splitvlm.sdk import Client
 
-    with Client(args.edge) as client:
+    with Client(args.edge, _credentials(args)) as client:
         answer = client.ask(Path(args.image), args.question, plan=args.plan,
                             deadline_s=args.deadline, policy=args.policy or (),
                             preset=args.preset, max_new_tokens=args.max_new_tokens,
                             no_cache=args.no_cache)
     print(json.dumps(answer.to_dict(), indent=2) if args.json else answer.report())
+    return 0
+
+
+def _certs(args: argparse.Namespace) -> int:
+    from splitvlm.trust.certs import init_site
+
+    hosts: dict[str, list[str]] = {}
+    for item in args.host or ():
+        tier, _, names = item.partition("=")
+        if tier not in ("edge", "fog", "cloud") or not names:
+            raise ConfigError(f"--host {item!r}: expected TIER=NAME[,NAME...]")
+        hosts.setdefault(tier, []).extend(n for n in names.split(",") if n)
+    site = init_site(Path(args.directory), hosts, client=args.client)
+    print(f"site CA {site.ca}; certificates and keys for edge, fog, cloud and client:"
+          f"{args.client} in {site.directory}; tokens for the edge in {site.tokens}")
     return 0
 
 
@@ -200,7 +241,22 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--deadline", type=float, default=30.0,
                    help="seconds the request may take (also the planner's budget)")
     s.add_argument("--json", action="store_true", help="the answer as JSON")
+    s.add_argument("--site", help="a `splitvlm certs init` directory: its CA and client token")
+    s.add_argument("--ca", help="the site CA's certificate (PEM)")
+    s.add_argument("--token-file", help="a bearer token the edge accepts (else $SPLITVLM_TOKEN)")
+    s.add_argument("--cert", help="a client certificate (PEM), with --key")
+    s.add_argument("--key", help="the client certificate's key (PEM)")
+    s.add_argument("--insecure", action="store_true", help="plaintext, to an insecure edge")
     s.set_defaults(func=_ask)
+
+    s = sub.add_parser("certs", help="TLS for a site: a CA, certificates, client tokens")
+    s.add_argument("action", choices=["init"], help="init: make a new site in DIRECTORY")
+    s.add_argument("directory", help="where the files go (must not hold a site already)")
+    s.add_argument("--host", action="append",
+                   help="TIER=NAME[,NAME]: more names the tier's certificate is valid for "
+                        "(its hostnames; localhost, 127.0.0.1 and the tier's name always)")
+    s.add_argument("--client", default="default", help="the client certificate's name")
+    s.set_defaults(func=_certs)
 
     s = sub.add_parser("demo", help="edge + fog + cloud in one process on bundled images")
     s.add_argument("--plan", action="append",

@@ -54,6 +54,20 @@ class ServiceConfig:
     """Fog/cloud LM engine: requests decoded together."""
     max_waiting: int = 256
     """Fog/cloud LM engine: queued requests before RESOURCE_EXHAUSTED."""
+    insecure: bool = False
+    """Plaintext and no authentication (logged as a warning at start-up). Otherwise (the
+    default) TLS with tls_cert / tls_key / tls_ca (`splitvlm certs init DIR` makes them)."""
+    tls_ca: str = ""
+    """The site CA's certificate (PEM): peers' certificates must be signed by it."""
+    tls_cert: str = ""
+    """This tier's certificate (PEM); its common name is the tier's name."""
+    tls_key: str = ""
+    """This tier's private key (PEM)."""
+    tokens_file: str = ""
+    """Edge: bearer tokens its Ask accepts, one per line."""
+    client_certs: bool = False
+    """Edge: require a certificate of the site from every client (then a client certificate
+    is enough for Ask). The fog and the cloud always require one (the tier before them)."""
     event_loop: str = "auto"
     """The asyncio event loop: "uvloop" (~10 % less CPU per streamed token than the standard
     loop), "asyncio", or "auto": uvloop where it is installed."""
@@ -71,6 +85,17 @@ class ServiceConfig:
             raise ConfigError(f"event_loop={self.event_loop!r} must be one of {EVENT_LOOPS}")
         if self.next_hop and ":" not in self.next_hop:
             raise ConfigError(f"next_hop={self.next_hop!r} must be HOST:PORT")
+        missing = [n for n in ("tls_ca", "tls_cert", "tls_key") if not getattr(self, n)]
+        if not self.insecure and missing:
+            raise ConfigError(f"TLS is the default and {', '.join(missing)} are not set: make a "
+                              "site with `splitvlm certs init DIR` and point the config at it "
+                              "(tls_ca = DIR/ca.pem, tls_cert = DIR/TIER.pem, tls_key = "
+                              "DIR/TIER.key), or set insecure = true for plaintext")
+        if (self.tier is Tier.EDGE and not self.insecure and not self.tokens_file
+                and not self.client_certs):
+            raise ConfigError("the edge needs tokens_file (bearer tokens its Ask accepts; "
+                              "`splitvlm certs init DIR` writes DIR/tokens) or client_certs = "
+                              "true")
 
     @property
     def checkpoints(self) -> Path:
@@ -87,9 +112,22 @@ def _coerce(name: str, kind: Any, value: Any) -> Any:
             return int(value)
         if kind is float:
             return float(value)
+        if kind is bool:
+            return _boolean(value)
         return str(value)
     except ValueError as exc:
         raise ConfigError(f"{name}={value!r}: {exc}") from exc
+
+
+def _boolean(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(f"{value!r} is not a boolean (true/false)")
 
 
 def load_config(tier: str | None, path: Path | None = None,
@@ -120,6 +158,7 @@ def load_config(tier: str | None, path: Path | None = None,
         values["tier"] = tier
     if "tier" not in values:
         raise ConfigError("tier is not set: give it on the command line or as tier = ...")
-    kinds = {"Tier": Tier, "Precision": Precision, "int": int, "float": float, "str": str}
+    kinds = {"Tier": Tier, "Precision": Precision, "int": int, "float": float, "str": str,
+             "bool": bool}
     typed = {k: _coerce(k, kinds[str(types[k])], v) for k, v in values.items()}
     return ServiceConfig(**typed)

@@ -53,7 +53,8 @@ async def embedded_cluster(checkpoint_dir: Path | None = None, threads: int = 1,
                            transport: Transport = "local", **overrides: Any
                            ) -> AsyncIterator[Cluster]:
     """Build cloud, fog, edge (each joined to the next) and stop them on exit."""
-    common = {"checkpoint_dir": str(checkpoint_dir or ""), "threads": threads, **overrides}
+    common = {"checkpoint_dir": str(checkpoint_dir or ""), "threads": threads,
+              "insecure": True, **overrides}  # loopback, one process: no TLS by default
     cluster = Cluster({}, transport=transport)
     async with AsyncExitStack() as stack:
         hop: NextHop | None = None

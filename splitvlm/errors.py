@@ -18,9 +18,11 @@ SDK maps the codes back to the same classes, raised `from` the grpc.RpcError beh
      │    └── NoFeasiblePlan                                             state to serve it: no
      │                                                                   plan meets the policy
      │                                                                   and reachability now
-     ├── PermissionDenied              no          PERMISSION_DENIED    not allowed: the
-     │    └── PolicyViolation                                            request's policy forbids
-     │                                                                   the plan (names both)
+     ├── Unauthenticated               no          UNAUTHENTICATED      no valid token or
+     │                                                                   certificate
+     ├── PermissionDenied              no          PERMISSION_DENIED    not allowed: this caller
+     │    └── PolicyViolation                                            here, or the request's
+     │                                                                   policy forbids the plan
      ├── DataLoss                      yes         DATA_LOSS            bytes corrupted in
      │    └── ChecksumMismatch (also a WireError)                        transit: send again
      ├── Overloaded                    yes         RESOURCE_EXHAUSTED   retry later or elsewhere
@@ -87,6 +89,10 @@ class FailedPrecondition(SplitVLMError):
 class NoFeasiblePlan(FailedPrecondition):
     """No candidate plan satisfies the request's policy, reachability and the profiles.
     Recoverable: relax the policy, or retry once the unreachable tier is back."""
+
+
+class Unauthenticated(SplitVLMError):
+    """The caller did not prove who it is: no bearer token or certificate the tier accepts."""
 
 
 class PermissionDenied(SplitVLMError):

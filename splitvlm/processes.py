@@ -58,7 +58,8 @@ def start_tier(tier: str, next_hop: str = "", env: dict[str, str] | None = None,
     if next_hop:
         argv += ["--next-hop", next_hop]
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, text=True,
-                            env={**os.environ, "SPLITVLM_THREADS": "1", **(env or {})})
+                            env={**os.environ, "SPLITVLM_THREADS": "1",
+                                 "SPLITVLM_INSECURE": "true", **(env or {})})
     assert proc.stdout is not None
     line = proc.stdout.readline()  # blocks until the server prints its port (or dies)
     match = SERVING.search(line)

@@ -15,9 +15,11 @@ from splitvlm.service.server import loop_factory
 def test_file_then_environment_then_overrides(tmp_path: Path) -> None:
     path = tmp_path / "fog.toml"
     path.write_text('[service]\ntier = "fog"\nport = 6000\ncache_bytes = 1000\n')
-    cfg = load_config(None, path, env={"SPLITVLM_PORT": "7000"}, next_hop="h:1")
+    cfg = load_config(None, path, env={"SPLITVLM_PORT": "7000", "SPLITVLM_INSECURE": "true"},
+                      next_hop="h:1")
     assert (cfg.tier, cfg.port, cfg.cache_bytes, cfg.next_hop) == (Tier.FOG, 7000, 1000, "h:1")
-    edge = load_config("edge", env={"SPLITVLM_EDGE_PRECISION": "FP32"})
+    edge = load_config("edge", env={"SPLITVLM_EDGE_PRECISION": "FP32",
+                                    "SPLITVLM_INSECURE": "yes"})
     assert edge.edge_precision is Precision.FP32
 
 
@@ -62,3 +64,17 @@ def test_a_config_file_for_another_tier_is_refused() -> None:
                                           "fog"):
         load_config("fog", deploy / "edge.toml", env={})
     assert load_config("fog", deploy / "fog.toml", env={}).tier is Tier.FOG
+
+
+def test_tls_is_the_default() -> None:
+    from splitvlm.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="TLS is the default and tls_ca, tls_cert, tls_key are "
+                                          "not set: make a site with `splitvlm certs init"):
+        load_config("fog", env={})
+    with pytest.raises(ConfigError, match="the edge needs tokens_file"):
+        load_config("edge", env={"SPLITVLM_TLS_CA": "ca.pem", "SPLITVLM_TLS_CERT": "e.pem",
+                                 "SPLITVLM_TLS_KEY": "e.key"})
+    with pytest.raises(ConfigError, match="insecure='maybe'"):
+        load_config("fog", env={"SPLITVLM_INSECURE": "maybe"})
+    assert load_config("fog", env={"SPLITVLM_INSECURE": "1"}).insecure

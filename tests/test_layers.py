@@ -17,7 +17,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("splitvlm.cache", "splitvlm.plan", "splitvlm.model", "splitvlm.evaluate"),
     ("splitvlm.runtime", "splitvlm.engine", "splitvlm.training"),
     ("splitvlm.executor", "splitvlm.profiling", "splitvlm.evaluation_cli"),
-    ("splitvlm.config", "splitvlm.service"),
+    ("splitvlm.config", "splitvlm.trust", "splitvlm.service"),
     ("splitvlm.sdk", "edge", "fog", "cloud"),
     ("splitvlm.embedded", "splitvlm.processes", "splitvlm.demo", "splitvlm.testbed",
      "splitvlm.bench", "splitvlm.cli"),

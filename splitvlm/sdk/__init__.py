@@ -33,21 +33,23 @@ from splitvlm.errors import (
     ServerError,
     SplitVLMError,
     TierUnavailable,
+    Unauthenticated,
 )
 from splitvlm.executor.messages import LinkTransfer, TokenEvent
 from splitvlm.plan.policies import Policy
 from splitvlm.plan.presets import Preset
 from splitvlm.sdk.answer import Answer, Timing
 from splitvlm.sdk.client import AsyncClient, AsyncSession, Client, Session
+from splitvlm.sdk.credentials import Credentials
 from splitvlm.sdk.events import AnswerEvent, Event, PlanEvent
 from splitvlm.sdk.images import ImageLike, image_bytes
 from splitvlm.sdk.options import AskOptions
 
 __all__ = [
     "Answer", "AnswerEvent", "AskOptions", "AsyncClient", "AsyncSession", "BadRequest",
-    "Client", "DataLoss", "DeadlineExceeded", "Event", "FailedPrecondition", "ImageError",
-    "ImageLike", "ImageNotHeld", "LinkTransfer", "NotAvailable", "NotFound", "Overloaded",
-    "PermissionDenied", "PlanError", "PlanEvent", "Policy", "PolicyViolation", "Preset",
-    "QuestionError", "ServerError", "Session", "SplitVLMError", "TierUnavailable", "Timing",
-    "TokenEvent", "image_bytes",
+    "Client", "Credentials", "DataLoss", "DeadlineExceeded", "Event", "FailedPrecondition",
+    "ImageError", "ImageLike", "ImageNotHeld", "LinkTransfer", "NotAvailable", "NotFound",
+    "Overloaded", "PermissionDenied", "PlanError", "PlanEvent", "Policy", "PolicyViolation",
+    "Preset", "QuestionError", "ServerError", "Session", "SplitVLMError", "TierUnavailable",
+    "Timing", "TokenEvent", "Unauthenticated", "image_bytes",
 ]

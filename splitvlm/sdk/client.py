@@ -20,6 +20,7 @@ import grpc
 from splitvlm.errors import ImageNotHeld, ServerError
 from splitvlm.executor.messages import TokenEvent
 from splitvlm.sdk.answer import Answer
+from splitvlm.sdk.credentials import Credentials
 from splitvlm.sdk.events import AnswerEvent, Event, EventReader
 from splitvlm.sdk.images import ImageLike, image_bytes
 from splitvlm.sdk.options import AskFields, AskOptions
@@ -50,10 +51,13 @@ def _options(options: AskOptions | None, fields: AskFields) -> AskOptions:
 
 
 class Client:
-    """Blocking client. Use as a context manager, or call close()."""
+    """Blocking client. Use as a context manager, or call close(). Without `credentials` the
+    channel is plaintext (an edge with insecure = true)."""
 
-    def __init__(self, target: str) -> None:
-        self.channel = grpc.insecure_channel(target, options=OPTIONS)
+    def __init__(self, target: str, credentials: Credentials | None = None) -> None:
+        self.channel = (grpc.insecure_channel(target, options=OPTIONS) if credentials is None
+                        else grpc.secure_channel(target, credentials.channel_credentials(),
+                                                 options=OPTIONS))
         self.stub = edge_pb2_grpc.EdgeServiceStub(self.channel)
 
     def __enter__(self) -> Client:
@@ -72,7 +76,8 @@ class Client:
         request = ask_request(image, question, opts, image_key)
         reader = EventReader()
         try:
-            for msg in self.stub.Ask(request, timeout=opts.deadline_s):
+            for msg in self.stub.Ask(request, timeout=opts.deadline_s,
+                                     wait_for_ready=opts.wait_for_ready):
                 yield reader.read(msg)
         except grpc.RpcError as exc:
             raise error_from_rpc(exc) from exc
@@ -123,8 +128,10 @@ class Session:
 class AsyncClient:
     """asyncio client: `async with AsyncClient(target) as c: await c.ask(...)`."""
 
-    def __init__(self, target: str) -> None:
-        self.channel = grpc.aio.insecure_channel(target, options=OPTIONS)
+    def __init__(self, target: str, credentials: Credentials | None = None) -> None:
+        self.channel = (grpc.aio.insecure_channel(target, options=OPTIONS) if credentials is None
+                        else grpc.aio.secure_channel(target, credentials.channel_credentials(),
+                                                     options=OPTIONS))
         self.stub = edge_pb2_grpc.EdgeServiceStub(self.channel)
 
     async def __aenter__(self) -> AsyncClient:
@@ -145,7 +152,8 @@ class AsyncClient:
         request = ask_request(image, question, opts, image_key)
         reader = EventReader()
         try:
-            async for msg in self.stub.Ask(request, timeout=opts.deadline_s):
+            async for msg in self.stub.Ask(request, timeout=opts.deadline_s,
+                                           wait_for_ready=opts.wait_for_ready):
                 yield reader.read(msg)
         except grpc.RpcError as exc:
             raise error_from_rpc(exc) from exc

@@ -31,6 +31,7 @@ class AskFields(TypedDict, total=False):
     preset: str | Preset | None
     max_new_tokens: int
     no_cache: bool
+    wait_for_ready: bool
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,9 @@ class AskOptions:
     """Answer tokens at most; 0: the tiers' limit."""
     no_cache: bool = False
     """Bypass the feature cache: always send what the plan computes."""
+    wait_for_ready: bool = False
+    """Wait (within the deadline) for an edge that is not up yet, instead of failing at once
+    with NotAvailable."""
 
     def __post_init__(self) -> None:
         if not (isinstance(self.deadline_s, int | float) and math.isfinite(self.deadline_s)

@@ -27,6 +27,7 @@ from splitvlm.errors import (
     ServerError,
     SplitVLMError,
     TierUnavailable,
+    Unauthenticated,
 )
 
 TO_CODE: dict[type[SplitVLMError], grpc.StatusCode] = {
@@ -34,6 +35,7 @@ TO_CODE: dict[type[SplitVLMError], grpc.StatusCode] = {
     NotFound: grpc.StatusCode.NOT_FOUND,
     FailedPrecondition: grpc.StatusCode.FAILED_PRECONDITION,
     PermissionDenied: grpc.StatusCode.PERMISSION_DENIED,
+    Unauthenticated: grpc.StatusCode.UNAUTHENTICATED,
     DataLoss: grpc.StatusCode.DATA_LOSS,
     Overloaded: grpc.StatusCode.RESOURCE_EXHAUSTED,
     NotAvailable: grpc.StatusCode.UNAVAILABLE,

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import logging
 import signal
 import sys
 from collections.abc import Awaitable, Callable
@@ -29,11 +30,13 @@ from splitvlm.config import ServiceConfig
 from splitvlm.errors import ConfigError
 from splitvlm.executor import Executor, NextHop
 from splitvlm.plan.plan import TIERS
+from splitvlm.service.credentials import channel_credentials, guard, server_credentials
 from splitvlm.service.forwarding import grpc_hop
 from splitvlm.service.tier_service import TierServicer
 from splitvlm.v1 import edge_pb2, edge_pb2_grpc, tier_pb2, tier_pb2_grpc
 
 MESSAGE_HEADROOM = 1 << 20  # protobuf framing on top of the payload cap
+log = logging.getLogger("splitvlm.server")
 Closer = Callable[[], Awaitable[None] | None]
 
 
@@ -80,7 +83,9 @@ def grpc_next_hop(config: ServiceConfig) -> tuple[NextHop | None, grpc.aio.Chann
     if config.tier.order + 1 >= len(TIERS):
         raise ConfigError(f"next_hop={config.next_hop!r}, but the {config.tier} tier is the "
                           "last one")
-    channel = grpc.aio.insecure_channel(config.next_hop, options=channel_options(config))
+    channel = (grpc.aio.insecure_channel(config.next_hop, options=channel_options(config))
+               if config.insecure else grpc.aio.secure_channel(
+                   config.next_hop, channel_credentials(config), options=channel_options(config)))
     return grpc_hop(channel, TIERS[config.tier.order + 1]), channel
 
 
@@ -91,7 +96,7 @@ async def create_server(config: ServiceConfig, bundle: TierBundle
     server = grpc.aio.server(maximum_concurrent_rpcs=config.max_concurrent_rpcs,
                              options=[*channel_options(config), ("grpc.so_reuseport", 0)])
     tier_pb2_grpc.add_TierServiceServicer_to_server(
-        TierServicer(bundle.executor, config.max_payload_bytes), server)
+        TierServicer(bundle.executor, config.max_payload_bytes, guard(config)), server)
     names = [tier_pb2.DESCRIPTOR.services_by_name["TierService"].full_name]
     if bundle.edge is not None:
         edge_pb2_grpc.add_EdgeServiceServicer_to_server(bundle.edge, server)
@@ -100,10 +105,18 @@ async def create_server(config: ServiceConfig, bundle: TierBundle
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     names.append(health_pb2.DESCRIPTOR.services_by_name["Health"].full_name)
     reflection.enable_server_reflection([*names, reflection.SERVICE_NAME], server)
+    if config.insecure:
+        log.warning("the %s tier runs with insecure = true: plaintext, and every caller may "
+                    "call everything", config.tier)
+
+    def listen(address: str) -> int:
+        return (server.add_insecure_port(address) if config.insecure
+                else server.add_secure_port(address, server_credentials(config)))
+
     try:
-        port = server.add_insecure_port(f"{config.host}:{config.port}")
+        port = listen(f"{config.host}:{config.port}")
         if config.unix_socket:
-            server.add_insecure_port(f"unix:{config.unix_socket}")
+            listen(f"unix:{config.unix_socket}")
     except RuntimeError as exc:  # grpc: "Failed to bind to address ..."
         raise ConfigError(f"cannot listen on {config.host}:{config.port} (is another server "
                           f"using the port?): {exc}") from exc

@@ -11,7 +11,7 @@ from dataclasses import replace
 import grpc
 from google.protobuf.message import DecodeError
 
-from splitvlm.errors import BadRequest
+from splitvlm.errors import BadRequest, SplitVLMError
 from splitvlm.executor import Executor, Request
 from splitvlm.limits import MAX_PROBE_BYTES
 from splitvlm.service.convert import (
@@ -24,6 +24,7 @@ from splitvlm.service.errors import abort, status_for
 from splitvlm.service.forwarding import TIER_METADATA
 from splitvlm.service.requestlog import RequestLog
 from splitvlm.stages import MAX_ANSWER_TOKENS
+from splitvlm.trust.identity import Guard
 from splitvlm.v1 import tier_pb2, tier_pb2_grpc, wire_pb2
 from splitvlm.wire import Reassembler
 
@@ -71,8 +72,8 @@ async def read_request(
 
 
 class TierServicer(tier_pb2_grpc.TierServiceServicer):
-    def __init__(self, executor: Executor, max_payload_bytes: int) -> None:
-        self.executor, self.max_payload_bytes = executor, max_payload_bytes
+    def __init__(self, executor: Executor, max_payload_bytes: int, guard: Guard) -> None:
+        self.executor, self.max_payload_bytes, self.guard = executor, max_payload_bytes, guard
 
     async def Execute(  # noqa: N802 - gRPC method name
         self, request_iterator: AsyncIterator[tier_pb2.ExecuteChunk],
@@ -80,7 +81,9 @@ class TierServicer(tier_pb2_grpc.TierServiceServicer):
     ) -> AsyncIterator[tier_pb2.ExecuteEvent]:
         trace = RequestLog(request_id_of(context), self.executor.tier.value)
         outcome = "CANCELLED"  # unless it ends otherwise: the caller went away
-        try:  # at once: the caller's connect budget waits for this
+        try:
+            self.guard.check_execute(context)
+            # at once: the caller's connect budget waits for this
             await context.send_initial_metadata(((TIER_METADATA, self.executor.tier.value),))
             request = await read_request(request_iterator, self.max_payload_bytes,
                                          deadline_from(context))
@@ -104,12 +107,20 @@ class TierServicer(tier_pb2_grpc.TierServiceServicer):
     async def Probe(  # noqa: N802
         self, request: tier_pb2.ProbeRequest, context: grpc.aio.ServicerContext
     ) -> tier_pb2.ProbeReply:
-        if not 0 <= request.reply_bytes <= MAX_PROBE_BYTES:
-            await context.abort(grpc.StatusCode.INVALID_ARGUMENT,
-                                f"reply_bytes={request.reply_bytes}; allowed 0..{MAX_PROBE_BYTES}")
+        try:
+            self.guard.check_peer(context)
+            if not 0 <= request.reply_bytes <= MAX_PROBE_BYTES:
+                raise BadRequest(f"reply_bytes={request.reply_bytes}; allowed 0.."
+                                 f"{MAX_PROBE_BYTES}")
+        except SplitVLMError as exc:
+            await abort(context, exc, request_id_of(context), log)
         return tier_pb2.ProbeReply(payload=bytes(request.reply_bytes))
 
     async def Status(  # noqa: N802
         self, request: tier_pb2.StatusRequest, context: grpc.aio.ServicerContext
     ) -> tier_pb2.TierStatus:
+        try:
+            self.guard.check_peer(context)
+        except SplitVLMError as exc:
+            await abort(context, exc, request_id_of(context), log)
         return status_to_pb(await self.executor.report())

@@ -51,7 +51,7 @@ def tier_services(
     services = {}
     for tier in ("edge", "fog", "cloud"):
         env = [f"PYTHONPATH={PACKAGE_ROOT}", f"SPLITVLM_THREADS={threads}",
-               "SPLITVLM_HOST=127.0.0.1"]
+               "SPLITVLM_HOST=127.0.0.1", "SPLITVLM_INSECURE=true"]  # a lab network
         if checkpoint_dir:
             env.append(f"SPLITVLM_CHECKPOINT_DIR={checkpoint_dir}")
         if tier == "edge":

@@ -83,7 +83,7 @@ async def fog() -> AsyncIterator[tuple[FakeFog, int]]:
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def edge(checkpoints: Path, fog: tuple[FakeFog, int]) -> AsyncIterator[str]:
     """An edge that serves one call at a time."""
-    config = ServiceConfig(Tier.EDGE, checkpoint_dir=str(checkpoints), threads=1,
+    config = ServiceConfig(Tier.EDGE, checkpoint_dir=str(checkpoints), threads=1, insecure=True,
                            next_hop=f"127.0.0.1:{fog[1]}", max_concurrent_rpcs=1)
     hop, channel = grpc_next_hop(config)
     running, port = await create_server(config, await builder_for(Tier.EDGE)(config, hop))

@@ -19,9 +19,9 @@ from splitvlm.service.server import TierBundle, create_server
 async def test_a_busy_port_is_refused(checkpoints: Path) -> None:
     graph, version = visual_meta(checkpoints)
     bundle = TierBundle(Executor(Tier.CLOUD, TierCompute(graph, version)))
-    first, port = await create_server(ServiceConfig(Tier.CLOUD), bundle)
+    first, port = await create_server(ServiceConfig(Tier.CLOUD, insecure=True), bundle)
     try:
         with pytest.raises(ConfigError, match=f"cannot listen on 127.0.0.1:{port}"):
-            await create_server(ServiceConfig(Tier.CLOUD, port=port), bundle)
+            await create_server(ServiceConfig(Tier.CLOUD, port=port, insecure=True), bundle)
     finally:
         await first.stop(0)

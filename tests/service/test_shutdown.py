@@ -147,7 +147,7 @@ def test_sigterm_mid_stream_ends_the_call_cleanly(edge: TierProcess) -> None:
 
 async def test_stop_turns_health_not_serving(checkpoints: Path) -> None:
     graph, version = visual_meta(checkpoints)
-    config = ServiceConfig(Tier.CLOUD, checkpoint_dir=str(checkpoints))
+    config = ServiceConfig(Tier.CLOUD, checkpoint_dir=str(checkpoints), insecure=True)
     bundle = TierBundle(Executor(Tier.CLOUD, TierCompute(graph, version)))
     running, port = await create_server(config, bundle)
     async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:

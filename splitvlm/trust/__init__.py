@@ -1,0 +1,1 @@
+"""Trust: the site's certificates (`certs`) and who may call what (`identity`)."""
