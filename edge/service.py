@@ -20,7 +20,7 @@ import numpy as np
 
 from edge.l1 import EdgeL1
 from edge.planning import AUTO, AUTO_FIXED
-from splitvlm.data.camera import decode_image, downscale, encode_image
+from splitvlm.data.camera import decode_for_model, encode_image
 from splitvlm.data.tokenizer import Tokenizer, normalize
 from splitvlm.errors import (
     BadRequest,
@@ -147,12 +147,10 @@ class EdgeServicer(edge_pb2_grpc.EdgeServiceServicer):
         """The image decoded and downscaled, or (a key-only turn) taken from the L1."""
         t0 = time.perf_counter()
         if request.image:
-            decoded = decode_image(request.image)  # (H, W, 3) uint8 as the camera sent it
-            pixels = downscale(decoded, self.graph.image_size)  # (S, S, 3) uint8
+            pixels, mpix = decode_for_model(request.image, self.graph.image_size)  # (S, S, 3)
             key = feature_key(pixels, self.executor.compute.visual_version)
             png = encode_image(pixels, "PNG")
             self.l1.remember(key, pixels, png)
-            mpix = decoded.shape[0] * decoded.shape[1] / 1e6
             return Prepared(request.image, pixels, key, len(png), time.perf_counter() - t0,
                             mpix)
         held = self.l1.pixels(request.image_key)

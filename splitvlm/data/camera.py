@@ -19,6 +19,8 @@ from splitvlm.limits import MAX_IMAGE_PIXELS
 CAMERA_SIZE = 512
 CAMERA_NOISE_SIGMA = 4.0
 CAMERA_JPEG_QUALITY = 90
+DRAFT_ABOVE_PIXELS = 4_000_000  # larger JPEGs decode at a reduced scale (see decode_image)
+DRAFT_MARGIN = 8  # ... keeping at least this many pixels per model pixel a side
 
 
 def camera_image(
@@ -42,18 +44,36 @@ def encode_image(
     return buf.getvalue()
 
 
-def decode_image(data: bytes) -> np.ndarray:
-    """JPEG/PNG bytes -> (H, W, 3) uint8 RGB. Raises ImageError with the reason."""
+def decode_image(data: bytes, target: int | None = None) -> np.ndarray:
+    """JPEG/PNG bytes -> (H, W, 3) uint8 RGB. Raises ImageError with the reason.
+
+    `target`: the side the pixels will be downscaled to. A JPEG of more than DRAFT_ABOVE_PIXELS
+    then decodes at a reduced scale (libjpeg's DCT scaling, 1/2 to 1/8, never below
+    DRAFT_MARGIN x `target` a side): a photo costs a fraction of its full decode. Camera frames
+    (512x512) decode in full, as the models were trained on them."""
+    return _decode(data, target)[0]
+
+
+def decode_for_model(data: bytes, size: int) -> tuple[np.ndarray, float]:
+    """(pixels at model resolution (size, size, 3) uint8, megapixels of the image as sent)."""
+    pixels, mpix = _decode(data, size)
+    return downscale(pixels, size), mpix
+
+
+def _decode(data: bytes, target: int | None) -> tuple[np.ndarray, float]:
     if not data:
         raise ImageError("image is empty (0 bytes)")
     try:
         with Image.open(io.BytesIO(data)) as img:  # reads the header only
-            if img.width * img.height > MAX_IMAGE_PIXELS:
+            pixels = img.width * img.height
+            if pixels > MAX_IMAGE_PIXELS:
                 raise ImageError(f"image is {img.width}x{img.height} = "
-                                 f"{img.width * img.height / 1e6:.0f} megapixels, over the "
+                                 f"{pixels / 1e6:.0f} megapixels, over the "
                                  f"limit of {MAX_IMAGE_PIXELS / 1e6:.0f}; downscale it first")
+            if target is not None and img.format == "JPEG" and pixels > DRAFT_ABOVE_PIXELS:
+                img.draft("RGB", (DRAFT_MARGIN * target, DRAFT_MARGIN * target))
             img.load()
-            return np.asarray(img.convert("RGB"))
+            return np.asarray(img.convert("RGB")), pixels / 1e6
     except UnidentifiedImageError as exc:
         raise ImageError(f"cannot decode {len(data)} image bytes as JPEG/PNG: not an image "
                          f"format PIL knows (they start {data[:8]!r})") from exc
@@ -78,4 +98,4 @@ def downscale(pixels: np.ndarray, size: int) -> np.ndarray:
 
 def preprocess(data: bytes, size: int) -> np.ndarray:
     """The `preprocess` stage: image bytes -> pixels at model resolution (size, size, 3) uint8."""
-    return downscale(decode_image(data), size)
+    return decode_for_model(data, size)[0]

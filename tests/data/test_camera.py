@@ -72,3 +72,20 @@ def test_camera_jpeg_downscales_with_cells_still_readable(held_out: list[Sample]
             cx, cy = spec.centre_px(obj, 64)
             centre = pixels[int(cy), int(cx)].astype(int)
             assert np.abs(centre - spec.COLORS[obj.color]).max() <= 16, (i, obj, centre)
+
+
+def test_a_large_jpeg_decodes_at_a_reduced_scale_to_nearly_the_same_pixels() -> None:
+    from splitvlm.data.camera import DRAFT_ABOVE_PIXELS, decode_for_model, decode_image, downscale
+
+    rng = np.random.default_rng(3)
+    y, x = np.mgrid[0:3000, 0:2000]
+    photo = np.stack([(x // 7) % 256, (y // 5) % 256, ((x + y) // 11) % 256], axis=-1)
+    photo = (photo + rng.normal(0, 3, photo.shape)).clip(0, 255).astype(np.uint8)
+    jpeg = encode_image(photo)
+    assert photo.shape[0] * photo.shape[1] > DRAFT_ABOVE_PIXELS
+    pixels, mpix = decode_for_model(jpeg, 64)
+    full = downscale(decode_image(jpeg), 64)
+    assert mpix == 6.0 and pixels.shape == full.shape == (64, 64, 3)  # the size as sent
+    assert np.abs(pixels.astype(int) - full.astype(int)).mean() < 2.0  # of 255
+    frame = encode_image(photo[:512, :512])  # a camera frame: decoded in full, as trained
+    assert np.array_equal(decode_for_model(frame, 64)[0], downscale(decode_image(frame), 64))

@@ -17,6 +17,7 @@ DOCUMENTED = {  # the table in splitvlm/errors.py's docstring
     errors.ImageNotHeld: S.NOT_FOUND, errors.FailedPrecondition: S.FAILED_PRECONDITION,
     errors.NoFeasiblePlan: S.FAILED_PRECONDITION, errors.DataLoss: S.DATA_LOSS,
     errors.PermissionDenied: S.PERMISSION_DENIED, errors.PolicyViolation: S.PERMISSION_DENIED,
+    errors.Unauthenticated: S.UNAUTHENTICATED,
     errors.ChecksumMismatch: S.DATA_LOSS, errors.Overloaded: S.RESOURCE_EXHAUSTED,
     errors.NotAvailable: S.UNAVAILABLE, errors.TierUnavailable: S.UNAVAILABLE,
     errors.DeadlineExceeded: S.DEADLINE_EXCEEDED,

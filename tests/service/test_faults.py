@@ -6,7 +6,6 @@ seen again."""
 from __future__ import annotations
 
 import signal
-import statistics
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,6 +20,7 @@ EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "scene-0.jpg"
 QUESTION = "what is left of the red square ?"
 REMOTE = {"plan": "auto", "preset": "most-accurate", "no_cache": True}  # prefers an upstream LM
 DEADLINE_S = 20.0
+NO_WAIT_S = 3.0  # an answer this soon did not wait out its 20 s deadline
 
 
 def stop(tier: TierProcess) -> None:
@@ -45,15 +45,6 @@ def tiers(checkpoints: Path) -> Iterator[dict[str, TierProcess]]:
             stop(tier)
 
 
-def edge_only_s(client: Client, image: bytes) -> float:
-    times = []
-    for _ in range(5):
-        t0 = time.perf_counter()
-        client.ask(image, QUESTION, plan="edge-only", no_cache=True, deadline_s=DEADLINE_S)
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
-
-
 def timed_ask(client: Client, image: bytes) -> tuple[float, str, str]:
     t0 = time.perf_counter()
     answer = client.ask(image, QUESTION, deadline_s=DEADLINE_S, **REMOTE)  # type: ignore[arg-type]
@@ -65,17 +56,16 @@ def test_a_killed_fog_costs_a_replan_not_the_deadline(tiers: dict[str, TierProce
     with Client(tiers["edge"].target) as client:
         _, lm, _ = timed_ask(client, image)
         assert lm != Tier.EDGE.value  # the planner sends it upstream while the fog lives
-        alone = edge_only_s(client, image)
         tiers["fog"].proc.send_signal(signal.SIGKILL)
         tiers["fog"].proc.wait()
         seconds, lm, why = timed_ask(client, image)
         assert lm == Tier.EDGE.value and "re-planned: the fog tier is unreachable" in why
-        assert seconds < 1.5 * alone + 0.01, (seconds, alone)
+        assert seconds < NO_WAIT_S  # far from its deadline (timings: docs/operations.md)
         t0 = time.perf_counter()
         with pytest.raises(TierUnavailable, match="the fog tier is unreachable, and plan "
                                                   "edge-vision\\+fog-lm needs it") as caught:
             client.ask(image, QUESTION, plan="edge-vision+fog-lm", deadline_s=DEADLINE_S)
-        assert caught.value.tier == "fog" and time.perf_counter() - t0 < 0.5
+        assert caught.value.tier == "fog" and time.perf_counter() - t0 < NO_WAIT_S
 
 
 def test_a_frozen_fog_is_left_within_the_connect_budget_then_used_again(
@@ -84,14 +74,13 @@ def test_a_frozen_fog_is_left_within_the_connect_budget_then_used_again(
     fog = tiers["fog"].proc
     with Client(tiers["edge"].target) as client:
         timed_ask(client, image)
-        alone = edge_only_s(client, image)
         fog.send_signal(signal.SIGSTOP)
         try:
             seconds, lm, why = timed_ask(client, image)
             assert lm == Tier.EDGE.value and "did not answer within" in why
-            assert seconds < alone + 0.5, (seconds, alone)  # 0.25 s budget + a few RTTs
-            seconds, lm, _ = timed_ask(client, image)  # planned around it from the start
-            assert lm == Tier.EDGE.value and seconds < 1.5 * alone + 0.01
+            assert seconds < NO_WAIT_S  # the connect budget, not the deadline
+            seconds, lm, why = timed_ask(client, image)  # planned around it from the start
+            assert lm == Tier.EDGE.value and "re-planned" not in why
         finally:
             fog.send_signal(signal.SIGCONT)
         give_up = time.monotonic() + 15  # the edge's refresh (every 2 s) sees it again

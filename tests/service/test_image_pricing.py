@@ -42,5 +42,7 @@ async def test_photos_are_priced_by_size_and_frames_stay_priced_as_frames(
         before = [await predicted_preprocess_s(f) for f in frames]
         at_photo = [await predicted_preprocess_s(p) for p in photos]
         after = [await predicted_preprocess_s(f) for f in frames]
-    assert min(at_photo) > 10 * max(before)  # 46x the pixels of a 512x512 frame
+    # 46x the pixels of a 512x512 frame; decoded at a reduced scale (1/4 a side), a photo
+    # costs ~4x a frame, as the edge learns from the first one
+    assert min(at_photo) > 2 * max(before)
     assert max(after) < 3 * max(before)  # three photos do not reprice the next frames
