@@ -14,6 +14,7 @@ from splitvlm.executor import Executor, NextHop
 from splitvlm.executor.builders import edge_compute
 from splitvlm.executor.measure import measure_tier
 from splitvlm.plan.plan import Tier
+from splitvlm.service.admission import Admission
 from splitvlm.service.credentials import guard
 from splitvlm.service.server import TierBundle
 
@@ -27,4 +28,5 @@ async def build(config: ServiceConfig, next_hop: NextHop | None) -> TierBundle:
         None if next_hop is None else next_hop.downstream, config.edge_precision,
         load_calibration(config.checkpoints))
     return TierBundle(executor, EdgeServicer(executor, planner, EdgeL1(),
-                                             config.max_payload_bytes, guard(config)))
+                                             config.max_payload_bytes, guard(config),
+                                             Admission(config.max_inflight)))

@@ -8,6 +8,7 @@ runs the same placement again sending the tensor, before any token has streamed.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import math
 import time
@@ -44,6 +45,7 @@ from splitvlm.plan.named import without_cache_ref
 from splitvlm.plan.plan import Plan, Tier
 from splitvlm.plan.policies import Policy, enforce
 from splitvlm.plan.presets import Preset
+from splitvlm.service.admission import Admission
 from splitvlm.service.convert import (
     POLICY,
     PRESET,
@@ -112,8 +114,9 @@ class Prepared:
 
 class EdgeServicer(edge_pb2_grpc.EdgeServiceServicer):
     def __init__(self, executor: Executor, brain: EdgeBrain, l1: EdgeL1,
-                 max_image_bytes: int, guard: Guard) -> None:
+                 max_image_bytes: int, guard: Guard, admission: Admission) -> None:
         self.executor, self.brain, self.l1, self.guard = executor, brain, l1, guard
+        self.admission = admission
         self.max_image_bytes = max_image_bytes
         self.tokenizer = Tokenizer()
         self.graph = executor.graph
@@ -167,8 +170,9 @@ class EdgeServicer(edge_pb2_grpc.EdgeServiceServicer):
         outcome = "CANCELLED"  # unless it ends otherwise: the caller went away
         try:
             self.guard.check_client(context)
-            async for event in self._ask(request, deadline_from(context), trace):
-                yield event
+            with self.admission.slot():
+                async for event in self._ask(request, deadline_from(context), trace):
+                    yield event
             outcome = "OK"
         except Exception as exc:  # noqa: BLE001 - every failure gets its status (bugs INTERNAL)
             outcome = status_for(exc).name
@@ -186,7 +190,7 @@ class EdgeServicer(edge_pb2_grpc.EdgeServiceServicer):
         request_id = trace.request_id
         started = time.perf_counter()
         ask = self.validate(request)
-        prepared = self.prepare(request)
+        prepared = await asyncio.to_thread(self.prepare, request)  # the loop keeps serving
         image, pixels, key = prepared.image, prepared.pixels, prepared.key
         hit = not ask.no_cache and self.l1.at_fog(key)
 

@@ -3,7 +3,7 @@
     splitvlm train | eval | export | profile          the model family
     splitvlm serve {edge,fog,cloud} | ask | demo      the services
     splitvlm certs init DIR                           TLS: a site CA, certificates, tokens
-    splitvlm bench {wire,split,cache,batch,cascade}   measurements
+    splitvlm bench {wire,split,cache,batch,cascade,overload}   measurements
     splitvlm testbed {up,down,status}                 the emulated edge-fog-cloud network
 """
 
@@ -167,6 +167,7 @@ def version() -> str:
 
 
 def parser() -> argparse.ArgumentParser:
+    from splitvlm.bench import BENCHES
     from splitvlm.checkpoints import CHECKPOINT_DIR
     from splitvlm.plan.policies import Policy
     from splitvlm.plan.presets import Preset
@@ -219,8 +220,10 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--config", default="", help="TOML file ([service] table; deploy/TIER.toml)")
     s.add_argument("--port", type=int, default=None, help="port to listen on (0: any free)")
     s.add_argument("--next-hop", default=None, help="HOST:PORT of the next tier")
-    s.add_argument("--log-level", default="info", choices=LOG_LEVELS,
-                   help="info: one line per request; debug: more; warning: problems only")
+    s.add_argument("--log-level", default=os.environ.get("SPLITVLM_LOG_LEVEL", "info"),
+                   choices=LOG_LEVELS,
+                   help="info: one line per request; debug: more; warning: problems only "
+                        "(default: $SPLITVLM_LOG_LEVEL, else info)")
     s.set_defaults(func=_serve)
 
     s = sub.add_parser("ask", help="ask the edge a question about an image")
@@ -267,7 +270,7 @@ def parser() -> argparse.ArgumentParser:
     s.set_defaults(func=_demo)
 
     s = sub.add_parser("bench", help="benchmarks: baseline and ours in one run, with ratios")
-    s.add_argument("name", choices=["wire", "split", "cache", "batch", "cascade"])
+    s.add_argument("name", choices=list(BENCHES), help="which benchmark")
     s.add_argument("--json", action="store_true", help="print the result as JSON")
     s.add_argument("--plot", default="", help="write a plot to this PNG file")
     s.add_argument("extra", nargs=argparse.REMAINDER,

@@ -39,7 +39,10 @@ class ServiceConfig:
     checkpoint_dir: str = ""
     """Weights and ONNX graphs; empty means the shipped ones (splitvlm/checkpoints)."""
     max_concurrent_rpcs: int = 64
-    """Calls served at once; more are answered RESOURCE_EXHAUSTED."""
+    """Calls of any kind a tier holds at once (gRPC's own cap); more are RESOURCE_EXHAUSTED."""
+    max_inflight: int = 32
+    """Edge: Ask requests served at once; more are refused at once, RESOURCE_EXHAUSTED with a
+    retry delay (grpc-retry-pushback-ms: the recent mean service time)."""
     max_payload_bytes: int = 16 << 20
     """Largest image or boundary payload accepted; larger is INVALID_ARGUMENT."""
     grace_s: float = 5.0
@@ -75,7 +78,8 @@ class ServiceConfig:
     def __post_init__(self) -> None:
         if not 0 <= self.port <= 65535:
             raise ConfigError(f"port={self.port} must be in 0..65535")
-        for name in ("max_concurrent_rpcs", "max_payload_bytes", "cache_bytes", "threads",
+        for name in ("max_concurrent_rpcs", "max_inflight", "max_payload_bytes", "cache_bytes",
+                     "threads",
                      "max_batch", "max_waiting"):
             if getattr(self, name) <= 0:
                 raise ConfigError(f"{name}={getattr(self, name)} must be positive")

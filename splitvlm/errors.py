@@ -116,9 +116,14 @@ class ChecksumMismatch(DataLoss, WireError):
 
 
 class Overloaded(SplitVLMError):
-    """Too much work queued here; retry later or on another tier."""
+    """Too much work here; retry later or on another tier. `retry_after_s`, when the server
+    said it (gRPC's `grpc-retry-pushback-ms`), is when a slot is expected to be free."""
 
     retryable = True
+
+    def __init__(self, message: str, retry_after_s: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
 
 
 class NotAvailable(SplitVLMError):

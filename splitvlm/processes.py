@@ -3,6 +3,9 @@
     cluster = start_cluster()          # cloud, fog, edge; each told where the next one is
     ... Client(cluster.edge) ...
     cluster.stop()                     # SIGTERM, then wait (SIGKILL after 15 s)
+
+Loopback processes for tests and benchmarks: plaintext (SPLITVLM_INSECURE=true) and quiet
+(SPLITVLM_LOG_LEVEL=warning) unless `env` says otherwise.
 """
 
 from __future__ import annotations
@@ -51,15 +54,18 @@ class ProcessCluster:
 
 
 def start_tier(tier: str, next_hop: str = "", env: dict[str, str] | None = None,
-               port: int = 0) -> TierProcess:
-    """Start one tier (on `port`; 0: a free one) and wait until it prints its port
-    (RuntimeError if it dies first)."""
+               port: int = 0, cpus: frozenset[int] | None = None) -> TierProcess:
+    """Start one tier (on `port`; 0: a free one; on the CPUs `cpus`, None: any) and wait until
+    it prints its port (RuntimeError if it dies first)."""
     argv = [sys.executable, "-m", "splitvlm.cli", "serve", tier, "--port", str(port)]
+    if cpus is not None:  # from its first instruction, so every thread it starts inherits it
+        argv = ["taskset", "--cpu-list", ",".join(map(str, sorted(cpus))), *argv]
     if next_hop:
         argv += ["--next-hop", next_hop]
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, text=True,
                             env={**os.environ, "SPLITVLM_THREADS": "1",
-                                 "SPLITVLM_INSECURE": "true", **(env or {})})
+                                 "SPLITVLM_INSECURE": "true", "SPLITVLM_LOG_LEVEL": "warning",
+                                 **(env or {})})
     assert proc.stdout is not None
     line = proc.stdout.readline()  # blocks until the server prints its port (or dies)
     match = SERVING.search(line)
@@ -69,12 +75,13 @@ def start_tier(tier: str, next_hop: str = "", env: dict[str, str] | None = None,
     return TierProcess(tier, proc, int(match.group(1)))
 
 
-def start_cluster(env: dict[str, str] | None = None) -> ProcessCluster:
+def start_cluster(env: dict[str, str] | None = None,
+                  cpus: frozenset[int] | None = None) -> ProcessCluster:
     cluster = ProcessCluster()
     try:
-        cluster.tiers["cloud"] = start_tier("cloud", env=env)
-        cluster.tiers["fog"] = start_tier("fog", cluster.tiers["cloud"].target, env)
-        cluster.tiers["edge"] = start_tier("edge", cluster.tiers["fog"].target, env)
+        cluster.tiers["cloud"] = start_tier("cloud", env=env, cpus=cpus)
+        cluster.tiers["fog"] = start_tier("fog", cluster.tiers["cloud"].target, env, cpus=cpus)
+        cluster.tiers["edge"] = start_tier("edge", cluster.tiers["fog"].target, env, cpus=cpus)
     except BaseException:
         cluster.stop()
         raise

@@ -5,6 +5,7 @@
     cache   multi-turn dialogues with and without the feature cache
     batch   continuous batching vs one request at a time
     cascade edge-only, cloud LM, planner, planner with cascades: accuracy vs edge share
+    overload ten times the sustainable rate: refused with a delay, the rest all answered
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import json
 import sys
 from typing import Any
 
-BENCHES = ("wire", "split", "cache", "batch", "cascade")
+BENCHES = ("wire", "split", "cache", "batch", "cascade", "overload")
 
 
 def run_bench(name: str, as_json: bool, plot: str, extra: list[str]) -> int:

@@ -218,14 +218,16 @@ async def measure(args: argparse.Namespace) -> dict[str, Any]:
     if args.embedded:
         async with embedded_cluster(args.checkpoints, args.threads, "grpc",
                                     max_batch=max(16, clients),
-                                    max_concurrent_rpcs=max(64, 2 * clients)) as cluster:
+                                    max_concurrent_rpcs=max(64, 2 * clients),
+                                    max_inflight=max(32, 2 * clients)) as cluster:
             ours, base, batch_mean = await phases(
                 cluster.edge_target, cluster.target(Tier.CLOUD), requests, clients,
                 args.rounds)
     else:
         env = {"SPLITVLM_CHECKPOINT_DIR": str(args.checkpoints),
                "SPLITVLM_THREADS": str(args.threads), "SPLITVLM_MAX_BATCH": str(max(16, clients)),
-               "SPLITVLM_MAX_CONCURRENT_RPCS": str(max(64, 2 * clients))}
+               "SPLITVLM_MAX_CONCURRENT_RPCS": str(max(64, 2 * clients)),
+               "SPLITVLM_MAX_INFLIGHT": str(max(32, 2 * clients))}
         procs = await asyncio.to_thread(start_cluster, env)
         try:
             ours, base, batch_mean = await phases(

@@ -48,6 +48,7 @@ FROM_CODE: dict[grpc.StatusCode, type[SplitVLMError]] = {
 }
 ERROR_KEY = "splitvlm-error"  # trailing metadata: the class the server raised
 TIER_KEY = "splitvlm-tier"  # ... and, for a TierUnavailable, the tier it names
+PUSHBACK_KEY = "grpc-retry-pushback-ms"  # an Overloaded's retry delay (gRPC's own name)
 
 
 def _tree(cls: type[SplitVLMError]) -> dict[str, type[SplitVLMError]]:
@@ -83,6 +84,8 @@ async def abort(context: grpc.aio.ServicerContext, exc: BaseException, request_i
         metadata = [(ERROR_KEY, type(exc).__name__)]
         if isinstance(exc, TierUnavailable):
             metadata.append((TIER_KEY, exc.tier))
+        if isinstance(exc, Overloaded) and exc.retry_after_s is not None:
+            metadata.append((PUSHBACK_KEY, str(max(int(exc.retry_after_s * 1e3), 1))))
         context.set_trailing_metadata(tuple(metadata))
     await context.abort(status_for(exc), message_for(exc, request_id))
 
@@ -98,6 +101,8 @@ def error_from_rpc(exc: grpc.RpcError) -> SplitVLMError:
         cls = raised
     if cls is TierUnavailable:
         return TierUnavailable(trailers.get(TIER_KEY, ""), str(details))
+    if issubclass(cls, Overloaded) and trailers.get(PUSHBACK_KEY, "").isdigit():
+        return cls(str(details), int(trailers[PUSHBACK_KEY]) / 1e3)  # type: ignore[call-arg]
     known = cls is not ServerError or code is grpc.StatusCode.INTERNAL
     return cls(str(details) if known else f"{code.name}: {details}")
 

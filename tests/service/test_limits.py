@@ -82,9 +82,9 @@ async def fog() -> AsyncIterator[tuple[FakeFog, int]]:
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def edge(checkpoints: Path, fog: tuple[FakeFog, int]) -> AsyncIterator[str]:
-    """An edge that serves one call at a time."""
+    """An edge that serves one Ask at a time."""
     config = ServiceConfig(Tier.EDGE, checkpoint_dir=str(checkpoints), threads=1, insecure=True,
-                           next_hop=f"127.0.0.1:{fog[1]}", max_concurrent_rpcs=1)
+                           next_hop=f"127.0.0.1:{fog[1]}", max_inflight=1)
     hop, channel = grpc_next_hop(config)
     running, port = await create_server(config, await builder_for(Tier.EDGE)(config, hop))
     yield f"127.0.0.1:{port}"
@@ -126,6 +126,9 @@ async def test_call_over_the_limit_is_resource_exhausted(
         cause = caught.value.__cause__
         assert isinstance(cause, grpc.RpcError)
         assert cause.code() is grpc.StatusCode.RESOURCE_EXHAUSTED
+        assert "at the limit of 1 requests in flight" in str(caught.value)
+        retry = caught.value.retry_after_s  # grpc-retry-pushback-ms, read back by the SDK
+        assert retry is not None and 0 < retry < 10
         fake.gate.set()
         assert (await first).text == "red"
         assert await ask_when_free(client, image) == "red"
