@@ -42,7 +42,7 @@ from splitvlm.executor import (
 )
 from splitvlm.limits import MAX_PLAN_NAME_CHARS, MAX_QUESTION_CHARS
 from splitvlm.plan.named import without_cache_ref
-from splitvlm.plan.plan import Plan, Tier
+from splitvlm.plan.plan import Plan, Step, Tier
 from splitvlm.plan.policies import Policy, enforce
 from splitvlm.plan.presets import Preset
 from splitvlm.service.admission import Admission
@@ -65,7 +65,7 @@ from splitvlm.wire.codecs import Encoding
 log = logging.getLogger("splitvlm.edge")
 
 
-MAX_ATTEMPTS = 3  # a request runs again, before any token, after a cache miss or a dead tier
+MAX_ATTEMPTS = 2  # a request runs again, before any token, after a cache miss
 
 
 def planned(plan_name: str) -> bool:
@@ -172,8 +172,9 @@ class EdgeServicer(edge_pb2_grpc.EdgeServiceServicer):
             self.guard.check_client(context)
             with self.admission.slot():
                 async for event in self._ask(request, deadline_from(context), trace):
+                    if event.HasField("answer"):
+                        outcome = "OK"  # the caller may hang up as soon as it has this
                     yield event
-            outcome = "OK"
         except Exception as exc:  # noqa: BLE001 - every failure gets its status (bugs INTERNAL)
             outcome = status_for(exc).name
             trace.note(error=str(exc)[:200])
@@ -194,13 +195,10 @@ class EdgeServicer(edge_pb2_grpc.EdgeServiceServicer):
         image, pixels, key = prepared.image, prepared.pixels, prepared.key
         hit = not ask.no_cache and self.l1.at_fog(key)
 
-        def choose() -> tuple[Plan, str]:
-            budget_s = math.inf if deadline is None else max(deadline - time.monotonic(), 1e-3)
-            return self.brain.choose(ask.plan_name, ask.question, ask.policies, ask.preset,
-                                     len(image), prepared.png_bytes, budget_s, hit,
-                                     prepared.mpix)
-
-        plan, explanation = choose()
+        budget_s = math.inf if deadline is None else max(deadline - time.monotonic(), 1e-3)
+        plan, explanation = self.brain.choose(ask.plan_name, ask.question, ask.policies,
+                                              ask.preset, len(image), prepared.png_bytes,
+                                              budget_s, hit, prepared.mpix)
         trace.note(plan=plan.name, lm=plan.lm_tier.value)
         enforce(plan, ask.policies)  # before the plan is announced: a named plan may break one
         yield self._choice(plan, explanation)
@@ -209,7 +207,7 @@ class EdgeServicer(edge_pb2_grpc.EdgeServiceServicer):
         for _attempt in range(MAX_ATTEMPTS):
             run = Request(plan, ask.question, Payload(0, Encoding.IMAGE, image=image),
                           ask.max_new_tokens, key, deadline, pixels[None], request_id,
-                          ask.policies)
+                          ask.policies, fallback=planned(ask.plan_name))
             miss = False
             try:
                 async for event in self.executor.execute(run):
@@ -221,17 +219,9 @@ class EdgeServicer(edge_pb2_grpc.EdgeServiceServicer):
                         miss = True
                     else:
                         result = event
-            except TierUnavailable as exc:
-                if words or not planned(ask.plan_name):  # tokens streamed, or a pinned plan
-                    raise
+            except TierUnavailable as exc:  # pinned, or tokens had streamed: no fallback
                 self.brain.unreachable(Tier(exc.tier))
-                hit = hit and exc.tier != Tier.FOG.value
-                plan, explanation = choose()
-                enforce(plan, ask.policies)
-                explanation += f"\n  re-planned: {exc}"
-                trace.note(plan=plan.name, lm=plan.lm_tier.value, replanned=exc.tier)
-                yield self._choice(plan, explanation)
-                continue
+                raise
             if not miss:
                 break
             self.l1.mark_at_fog(key, False)  # the fog evicted it: send the tensor this time
@@ -239,17 +229,24 @@ class EdgeServicer(edge_pb2_grpc.EdgeServiceServicer):
             explanation += "\n  cache miss at the fog: re-sent the visual tokens"
             yield self._choice(plan, explanation)
         if result is None:
-            raise NotAvailable(f"no answer after {MAX_ATTEMPTS} attempts (cache misses or "
-                               "unreachable tiers)")
+            raise NotAvailable(f"no answer after {MAX_ATTEMPTS} attempts (the fog evicted "
+                               "the image's visual tokens twice)")
         if result.cached_at is Tier.FOG:
             self.l1.mark_at_fog(key)
         latency_s = time.perf_counter() - started
         result.timings.insert(0, StageTiming(Tier.EDGE, self.graph.preprocess,
                                              self.graph.patch_embed, prepared.preprocess_s))
-        self.brain.record(plan, result, latency_s, prepared.mpix)
+        ran = plan
+        if result.fallback is not None:  # the edge's LM answered: learn it as edge-only
+            self.brain.unreachable(Tier(result.fallback.tier))
+            ran = Plan((Step(Tier.EDGE, 0, self.graph.n_stages, plan.steps[0].precision),),
+                       (), "edge-only (fallback)")
+            trace.note(fallback=result.fallback.tier)
+        self.brain.record(ran, result, latency_s, prepared.mpix)
         trace.note(plan=plan.name, tokens=len(words),
                    **({} if plan.predicted is None
                       else {"predicted_ms": plan.predicted.latency_s * 1e3}))
         yield edge_pb2.AskEvent(answer=answer_to_pb(AnswerFields(
             " ".join(words), result.timings, result.links, latency_s, key, result.escalated,
-            result.confidence, request_id)))
+            result.confidence, request_id,
+            "" if result.fallback is None else str(result.fallback))))

@@ -3,7 +3,7 @@
     splitvlm train | eval | export | profile          the model family
     splitvlm serve {edge,fog,cloud} | ask | demo      the services
     splitvlm certs init DIR                           TLS: a site CA, certificates, tokens
-    splitvlm bench {wire,split,cache,batch,cascade,overload}   measurements
+    splitvlm bench {wire,split,cache,batch,cascade,overload,faults}   measurements
     splitvlm testbed {up,down,status}                 the emulated edge-fog-cloud network
 """
 

@@ -6,6 +6,7 @@
     batch   continuous batching vs one request at a time
     cascade edge-only, cloud LM, planner, planner with cascades: accuracy vs edge share
     overload ten times the sustainable rate: refused with a delay, the rest all answered
+    faults  the first request after the fog is killed or frozen, against edge-only
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import json
 import sys
 from typing import Any
 
-BENCHES = ("wire", "split", "cache", "batch", "cascade", "overload")
+BENCHES = ("wire", "split", "cache", "batch", "cascade", "overload", "faults")
 
 
 def run_bench(name: str, as_json: bool, plot: str, extra: list[str]) -> int:

@@ -19,7 +19,7 @@ import numpy as np
 from splitvlm.cache import FeatureCache
 from splitvlm.data.camera import decode_image
 from splitvlm.data.tokenizer import Tokenizer
-from splitvlm.errors import BadRequest, FailedPrecondition
+from splitvlm.errors import BadRequest, FailedPrecondition, TierUnavailable
 from splitvlm.executor.compute import TierCompute
 from splitvlm.executor.messages import (
     CacheMissEvent,
@@ -47,10 +47,14 @@ class Executor:
     def __init__(
         self, tier: Tier, compute: TierCompute, profile: ProfileReport | None = None,
         next_hop: NextHop | None = None, cache: FeatureCache | None = None,
+        hedge: bool = False,
     ) -> None:
         """`profile`: this tier's start-up measurement (splitvlm.executor.measure), which its
-        status reports; `next_hop`: how to reach the next tier (None: the last tier)."""
+        status reports; `next_hop`: how to reach the next tier (None: the last tier); `hedge`:
+        for a request that may fall back, compute this tier's own answer beside the forward,
+        so a next tier that fails before its first token costs no more than the wait."""
         self.tier, self.compute, self.next_hop, self.cache = tier, compute, next_hop, cache
+        self.hedge = hedge
         self.profile = profile or ProfileReport()
         self.graph = compute.graph
         self.tokenizer = Tokenizer()
@@ -106,8 +110,30 @@ class Executor:
         assert outgoing is not None
         payload = self._encode(step.stop, outgoing, value, request)
         busy = time.perf_counter() - started
-        async for event in self._forward(request, payload, timings, busy, cached):
-            yield event
+        can_answer = request.fallback and self.compute.lm is not None and (
+            step.stop == self.graph.prefill or request.pixels is not None)
+        # hedging: this tier's own answer, computed beside the forward, in case it fails
+        local = asyncio.ensure_future(self._own_answer(
+            request, step, value, list(timings), started)) if can_answer and self.hedge else None
+        streamed = False
+        try:
+            async for event in self._forward(request, payload, timings, busy, cached):
+                if local is not None:
+                    local.cancel()  # the next tier answers: drop ours
+                streamed = streamed or isinstance(event, TokenEvent)
+                yield event
+        except TierUnavailable as exc:
+            if streamed or not can_answer:
+                raise
+            ours = await local if local is not None else await self._own_answer(
+                request, step, value, timings, started)
+            for event in ours:
+                if isinstance(event, ResultEvent):
+                    event.fallback = exc
+                yield event
+        finally:
+            if local is not None:
+                local.cancel()
 
     def _materialise(self, request: Request, step: Step) -> np.ndarray | bytes | CacheMissEvent:
         """The boundary value at the start of my step, decoded from the payload."""
@@ -213,6 +239,17 @@ class Executor:
         timings.append(self._lm_timing(time.perf_counter() - t0))
         yield ResultEvent(timings, [], time.perf_counter() - started, self.status(),
                           self.tier if cached else None, n)
+
+    async def _own_answer(self, request: Request, step: Step, value: np.ndarray | bytes,
+                          timings: list[StageTiming], started: float) -> list[Event]:
+        """This tier's LM's answer, from the visual tokens it computed, or (a step that stops
+        short of them) from the pixels it preprocessed, through the rest of its vision."""
+        if step.stop < self.graph.prefill:
+            assert request.pixels is not None
+            rest = Step(self.tier, self.graph.patch_embed, self.graph.prefill, step.precision)
+            value = await self._run_visual(rest, request.pixels, timings)
+        return [event async for event in self._generate(request, value, timings, started,
+                                                        False)]
 
     def _lm_timing(self, seconds: float) -> StageTiming:
         lm = self.graph.lm_stages

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from splitvlm.errors import WireError
+from splitvlm.errors import TierUnavailable, WireError
 from splitvlm.executor.status import TierStatus
 from splitvlm.plan.plan import Link, Plan, Tier
 from splitvlm.plan.policies import Policy
@@ -51,6 +51,8 @@ class Request:
     pixels: np.ndarray | None = field(default=None, compare=False)  # edge: preprocessed already
     request_id: str = ""  # the edge's id for the request; every tier logs under it
     policies: frozenset[Policy] = frozenset()  # what the request allows to leave the edge
+    fallback: bool = False  # planned, not pinned: if the next tier fails before its first
+    # token, a tier with an LM and the visual tokens may answer itself (the edge sets it)
 
 
 @dataclass(frozen=True)
@@ -88,6 +90,8 @@ class ResultEvent:
     tokens: int = 0  # answer tokens the LM produced
     escalated: bool = False  # a cascade sent the request up: this is the upstream LM's answer
     confidence: float | None = None  # a cascade: the edge draft's confidence (None: no draft)
+    fallback: TierUnavailable | None = None  # the upstream tier failed before its first token,
+    # so this tier's own LM answered from the visual tokens it had computed (never sent on)
 
 
 @dataclass(frozen=True)

@@ -36,6 +36,8 @@ class Answer:
     escalated: bool = False  # a cascade sent it up: `text` is the upstream LM's answer
     edge_confidence: float | None = None  # a cascade: the edge draft's confidence
     request_id: str = ""  # every tier logged this request under it
+    fallback: str = ""  # set: the plan's upstream failed before its first token and the edge's
+    # LM answered instead (why); the plan is the one chosen, the text the edge's
 
     @property
     def bytes_per_link(self) -> dict[str, int]:
@@ -49,6 +51,8 @@ class Answer:
     def report(self) -> str:
         """Human-readable: the answer, where each stage ran, bytes per link, timings."""
         lines = [f"answer: {self.text}", f"plan:   {self.plan.name}   ({self.explanation})"]
+        if self.fallback:
+            lines.append(f"  fallback: the edge's LM answered ({self.fallback})")
         if self.edge_confidence is not None:
             went = ("escalated: the edge's draft was dropped" if self.escalated
                     else "answered on the edge")

@@ -9,6 +9,13 @@ within the connect budget (`connect_budget_s`: a floor plus a few RTTs of the li
 dead (a frozen process accepts connections and says nothing), as is one that refuses or resets
 the call before its first event: either is a TierUnavailable naming it, which the edge plans
 around.
+
+A request that may fall back (a planned one: the edge's own LM can answer, or the edge plans
+again) does not wait for a connection that dropped (the channel is not READY: a killed tier's
+socket closed), and waits less for one that is silent: the hedge budget, HEDGE_ACCEPTS times
+the recent time this tier took to accept a call (at least HEDGE_FLOOR_S, at most the connect
+budget). A live tier accepts in about a round trip, so the fallback costs a frozen one a few
+milliseconds, not a quarter second.
 """
 
 from __future__ import annotations
@@ -29,6 +36,7 @@ from splitvlm.executor.transport import (
     Forwarded,
     NextHop,
 )
+from splitvlm.plan.ewma import Ewma
 from splitvlm.plan.plan import Tier
 from splitvlm.service.convert import event_from_pb, header_to_pb, payload_to_pb, status_from_pb
 from splitvlm.service.errors import error_from_rpc
@@ -42,6 +50,8 @@ PROBE_TIMEOUT_S = 5.0
 CONNECT_BUDGET_S = 0.25  # the least a next tier gets to start answering ...
 CONNECT_RTTS = 4  # ... plus this many round trips of the link to it
 TIER_METADATA = "splitvlm-tier"  # initial metadata: the answering tier's name
+HEDGE_ACCEPTS = 3  # a request that may fall back waits this many recent accept times ...
+HEDGE_FLOOR_S = 0.002  # ... and at least this long
 
 
 def execute_chunks(request: Request) -> list[tier_pb2.ExecuteChunk]:
@@ -58,7 +68,15 @@ class GrpcForwarder:
         """`tier`: the tier the channel reaches; `connect_budget_s`: how long it may take to
         start answering a call."""
         self.stub = tier_pb2_grpc.TierServiceStub(channel)
-        self.tier, self.connect_budget_s = tier, connect_budget_s
+        self.channel, self.tier, self.connect_budget_s = channel, tier, connect_budget_s
+        self._accept = Ewma(0.0, 0.2, factor=math.inf)  # seconds to initial metadata
+
+    def budget_s(self, request: Request) -> float:
+        """How long the next tier may take to accept `request`'s call."""
+        connect = self.connect_budget_s()
+        if not request.fallback or self._accept.value <= 0:
+            return connect
+        return min(max(HEDGE_FLOOR_S, HEDGE_ACCEPTS * self._accept.value), connect)
 
     def execute(self, request: Request) -> Forwarded:
         chunks = execute_chunks(request)
@@ -68,10 +86,16 @@ class GrpcForwarder:
                       ) -> AsyncIterator[Event]:
         timeout = None if request.deadline is None else max(request.deadline - time.monotonic(),
                                                             0.001)
+        if request.fallback and self._accept.value > 0:
+            state = self.channel.get_state(try_to_connect=True)  # (and reconnect if it can)
+            if state is not grpc.ChannelConnectivity.READY:  # it was; the connection dropped
+                raise TierUnavailable(self.tier.value, f"the connection to the {self.tier} "
+                                      f"tier is down ({state.name.lower()})")
+        budget = self.budget_s(request)
+        t0 = time.perf_counter()
         call = self.stub.Execute(iter(chunks), timeout=timeout)
         started = False
         try:
-            budget = self.connect_budget_s()
             if timeout is None or budget < timeout:
                 try:
                     await asyncio.wait_for(call.initial_metadata(), budget)
@@ -79,6 +103,7 @@ class GrpcForwarder:
                     call.cancel()
                     raise TierUnavailable(self.tier.value, f"the {self.tier} tier did not "
                                           f"answer within {budget * 1e3:.0f} ms") from None
+                self._accept.update(time.perf_counter() - t0)
             async for msg in call:
                 started = True
                 yield event_from_pb(msg)

@@ -1,0 +1,73 @@
+"""A planned request whose next tier fails before its first token is answered by the edge's
+own LM from what the edge computed (hedged: computed beside the forward); a pinned one fails
+naming the tier; a next tier that answers is not second-guessed."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from splitvlm.data.sets import held_out_set
+from splitvlm.errors import TierUnavailable
+from splitvlm.executor import Event, Executor, Payload, Request, ResultEvent, TokenEvent
+from splitvlm.executor.builders import edge_compute
+from splitvlm.executor.scripted import ScriptedHop
+from splitvlm.plan.named import named_plan
+from splitvlm.plan.plan import Tier
+from splitvlm.wire.codecs import Encoding
+
+
+async def dead_fog(request: Request) -> AsyncIterator[Event]:
+    raise TierUnavailable("fog", "the fog tier did not answer within 3 ms")
+    yield
+
+
+async def live_fog(request: Request) -> AsyncIterator[Event]:
+    yield TokenEvent(5, "red")
+    yield ResultEvent(tokens=2)
+
+
+async def run(executor: Executor, plan_name: str, fallback: bool) -> tuple[list[str],
+                                                                           ResultEvent]:
+    sample = held_out_set(per_type=1)[0]
+    pixels = sample.image(executor.graph.image_size)
+    request = Request(named_plan(plan_name, executor.graph), sample.qa.question,
+                      Payload(0, Encoding.IMAGE, image=b"unused"), pixels=pixels[None],
+                      fallback=fallback)
+    words, results = [], []
+    async for event in executor.execute(request):
+        if isinstance(event, TokenEvent):
+            words.append(event.text)
+        elif isinstance(event, ResultEvent):
+            results.append(event)
+    assert len(results) == 1
+    return words, results[0]
+
+
+@pytest.mark.parametrize("hedge", [True, False], ids=["hedged", "after the failure"])
+@pytest.mark.parametrize("plan", ["edge-vision+fog-lm", "split-1", "cloud-all"])
+async def test_a_planned_request_is_answered_by_the_edge_lm(checkpoints: Path, hedge: bool,
+                                                            plan: str) -> None:
+    compute = edge_compute(checkpoints, 1)
+    executor = Executor(Tier.EDGE, compute, next_hop=ScriptedHop(dead_fog).next_hop,
+                        hedge=hedge)
+    words, result = await run(executor, plan, fallback=True)
+    alone, _ = await run(Executor(Tier.EDGE, compute), "edge-only", fallback=False)
+    assert words == alone  # the edge LM's answer, from the same pixels
+    assert result.fallback is not None and result.fallback.tier == "fog"
+
+
+async def test_a_pinned_request_fails_naming_the_tier(checkpoints: Path) -> None:
+    executor = Executor(Tier.EDGE, edge_compute(checkpoints, 1),
+                        next_hop=ScriptedHop(dead_fog).next_hop, hedge=True)
+    with pytest.raises(TierUnavailable, match="the fog tier did not answer"):
+        await run(executor, "edge-vision+fog-lm", fallback=False)
+
+
+async def test_a_live_next_tier_answers(checkpoints: Path) -> None:
+    executor = Executor(Tier.EDGE, edge_compute(checkpoints, 1),
+                        next_hop=ScriptedHop(live_fog).next_hop, hedge=True)
+    words, result = await run(executor, "edge-vision+fog-lm", fallback=True)
+    assert words == ["red"] and result.fallback is None
