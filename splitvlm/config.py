@@ -68,10 +68,11 @@ class ServiceConfig:
     """This tier's private key (PEM)."""
     tokens_file: str = ""
     """Edge: bearer tokens its Ask accepts, one per line."""
-    hedge: bool = True
-    """Edge: for a planned request sent upstream, run the edge's LM on the visual tokens beside
-    the forward, and answer with it if the upstream fails before its first token (costs one
-    edge-LM answer per upstream request, ~1.5 ms here; dropped when the upstream answers)."""
+    hedge: bool = False
+    """Edge: for a planned request sent upstream, compute the edge LM's answer beside the
+    forward rather than after a failure (either way the edge answers when the upstream fails
+    before its first token). Costs one edge-LM answer per upstream request; measured no faster
+    here (docs/operations.md, Faults), so off."""
     client_certs: bool = False
     """Edge: require a certificate of the site from every client (then a client certificate
     is enough for Ask). The fog and the cloud always require one (the tier before them)."""
