@@ -22,7 +22,7 @@ from splitvlm.service.server import TierBundle
 async def build(config: ServiceConfig, next_hop: NextHop | None) -> TierBundle:
     compute = edge_compute(config.checkpoints, config.threads)
     profile = await measure_tier(Tier.EDGE, compute)
-    executor = Executor(Tier.EDGE, compute, profile, next_hop, hedge=config.hedge)
+    executor = Executor(Tier.EDGE, compute, profile, next_hop)
     planner = await EdgePlanner.create(
         compute.graph, profile, load_accuracy(config.checkpoints),
         None if next_hop is None else next_hop.downstream, config.edge_precision,

@@ -53,8 +53,7 @@ from splitvlm.service.convert import (
     answer_to_pb,
     plan_choice_to_pb,
 )
-from splitvlm.service.errors import abort, status_for
-from splitvlm.service.requestlog import RequestLog
+from splitvlm.service.requestlog import RequestLog, served
 from splitvlm.service.tier_service import deadline_from, request_id_of
 from splitvlm.stages import MAX_ANSWER_TOKENS
 from splitvlm.trust.identity import Guard
@@ -166,21 +165,13 @@ class EdgeServicer(edge_pb2_grpc.EdgeServiceServicer):
     async def Ask(  # noqa: N802 - gRPC method name
         self, request: edge_pb2.AskRequest, context: grpc.aio.ServicerContext
     ) -> AsyncIterator[edge_pb2.AskEvent]:
-        trace = RequestLog(request_id_of(context), "edge")
-        outcome = "CANCELLED"  # unless it ends otherwise: the caller went away
-        try:
+        async with served(context, RequestLog(request_id_of(context), "edge"), log) as trace:
             self.guard.check_client(context)
             with self.admission.slot():
                 async for event in self._ask(request, deadline_from(context), trace):
                     if event.HasField("answer"):
-                        outcome = "OK"  # the caller may hang up as soon as it has this
+                        trace.outcome = "OK"  # the caller may hang up as soon as it has this
                     yield event
-        except Exception as exc:  # noqa: BLE001 - every failure gets its status (bugs INTERNAL)
-            outcome = status_for(exc).name
-            trace.note(error=str(exc)[:200])
-            await abort(context, exc, trace.request_id, log)
-        finally:
-            trace.emit(log, outcome)
 
     def _choice(self, plan: Plan, explanation: str) -> edge_pb2.AskEvent:
         names = [s.name for s in self.graph.stages]

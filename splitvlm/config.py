@@ -68,11 +68,6 @@ class ServiceConfig:
     """This tier's private key (PEM)."""
     tokens_file: str = ""
     """Edge: bearer tokens its Ask accepts, one per line."""
-    hedge: bool = False
-    """Edge: for a planned request sent upstream, compute the edge LM's answer beside the
-    forward rather than after a failure (either way the edge answers when the upstream fails
-    before its first token). Costs one edge-LM answer per upstream request; measured no faster
-    here (docs/operations.md, Faults), so off."""
     client_certs: bool = False
     """Edge: require a certificate of the site from every client (then a client certificate
     is enough for Ask). The fog and the cloud always require one (the tier before them)."""

@@ -5,7 +5,7 @@ silent) and each round: the three tiers start as processes on loopback; the edge
 latency is the median of a few edge-only answers (the baseline, same run); a question the
 planner sends upstream (`most-accurate`) is asked until the fog has accepted a few calls; then
 the fault, and the next request of the same kind is timed: how long, and how it was answered
-(the edge's LM from the visual tokens it had computed, a re-plan, or an error). The target:
+(the edge's LM, falling back, or an error). The target:
 within 1.5x the edge-only latency, and no request waits out its deadline.
 
 JSON: rounds, per fault: first_ms (per round), edge_only_ms (per round), ratio (median),
@@ -18,6 +18,7 @@ import argparse
 import signal
 import statistics
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -51,9 +52,7 @@ def _timed(client: Client, image: bytes, **options: Any) -> tuple[float, Answer 
 def _how(answer: Answer | None, error: str) -> str:
     if answer is None:
         return f"error {error}"
-    if answer.fallback:
-        return "edge LM, fallback"
-    return "re-planned" if "re-planned" in answer.explanation else f"{answer.plan.lm_tier} LM"
+    return "edge LM, fallback" if answer.fallback else f"{answer.plan.lm_tier} LM"
 
 
 def one_round(fault: signal.Signals, checkpoints: Path) -> dict[str, Any]:
@@ -82,15 +81,13 @@ def run(extra: list[str]) -> dict[str, Any]:
     for name, fault in FAULTS.items():
         rounds = [one_round(fault, args.checkpoints) for _ in range(args.rounds)]
         ratios = [r["first_s"] / r["edge_only_s"] for r in rounds]
-        answered: dict[str, int] = {}
-        for r in rounds:
-            answered[r["how"]] = answered.get(r["how"], 0) + 1
+        answered = Counter(r["how"] for r in rounds)
         out["faults"][name] = {
             "edge_only_ms": [1e3 * r["edge_only_s"] for r in rounds],
             "first_ms": [1e3 * r["first_s"] for r in rounds],
             "next_ms": [1e3 * r["next_s"] for r in rounds],
             "ratio": statistics.median(ratios), "ratios": ratios,
-            "answered_by": answered,
+            "answered_by": dict(answered),
             "target_met": statistics.median(ratios) <= 1.5 and all(
                 not how.startswith("error") for how in answered),
         }

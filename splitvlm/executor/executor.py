@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from dataclasses import replace
 
 import numpy as np
@@ -47,14 +47,10 @@ class Executor:
     def __init__(
         self, tier: Tier, compute: TierCompute, profile: ProfileReport | None = None,
         next_hop: NextHop | None = None, cache: FeatureCache | None = None,
-        hedge: bool = False,
     ) -> None:
         """`profile`: this tier's start-up measurement (splitvlm.executor.measure), which its
-        status reports; `next_hop`: how to reach the next tier (None: the last tier); `hedge`:
-        for a request that may fall back, compute this tier's own answer beside the forward,
-        so a next tier that fails before its first token costs no more than the wait."""
+        status reports; `next_hop`: how to reach the next tier (None: the last tier)."""
         self.tier, self.compute, self.next_hop, self.cache = tier, compute, next_hop, cache
-        self.hedge = hedge
         self.profile = profile or ProfileReport()
         self.graph = compute.graph
         self.tokenizer = Tokenizer()
@@ -90,7 +86,9 @@ class Executor:
             if not request.image_key:
                 raise BadRequest("a cache_ref hand-off needs the image's key")
             payload = Payload(step.stop, outgoing, cache_key=request.image_key)
-            async for event in self._forward(request, payload, timings, 0.0, False):
+            own = self._own(request, step, None, timings, started)
+            async for event in self._forward_or_own(request, payload, timings, started, False,
+                                                    own):
                 yield event
             return
         value = self._materialise(request, step)
@@ -109,31 +107,31 @@ class Executor:
             return
         assert outgoing is not None
         payload = self._encode(step.stop, outgoing, value, request)
+        own = self._own(request, step, value, timings, started)
+        async for event in self._forward_or_own(request, payload, timings, started, cached,
+                                                own):
+            yield event
+
+    async def _forward_or_own(
+        self, request: Request, payload: Payload, timings: list[StageTiming], started: float,
+        cached: bool, own: Callable[[], AsyncIterator[Event]] | None,
+    ) -> AsyncIterator[Event]:
+        """Forward; a next tier that is unavailable before its first token, for a request
+        that may fall back (`own` not None), is answered by `own` instead, and the result
+        says why (ResultEvent.fallback). Tokens streamed from it cannot be taken back."""
         busy = time.perf_counter() - started
-        can_answer = request.fallback and self.compute.lm is not None and (
-            step.stop == self.graph.prefill or request.pixels is not None)
-        # hedging: this tier's own answer, computed beside the forward, in case it fails
-        local = asyncio.ensure_future(self._own_answer(
-            request, step, value, list(timings), started)) if can_answer and self.hedge else None
         streamed = False
         try:
             async for event in self._forward(request, payload, timings, busy, cached):
-                if local is not None:
-                    local.cancel()  # the next tier answers: drop ours
                 streamed = streamed or isinstance(event, TokenEvent)
                 yield event
         except TierUnavailable as exc:
-            if streamed or not can_answer:
+            if streamed or own is None:
                 raise
-            ours = await local if local is not None else await self._own_answer(
-                request, step, value, timings, started)
-            for event in ours:
+            async for event in own():
                 if isinstance(event, ResultEvent):
                     event.fallback = exc
                 yield event
-        finally:
-            if local is not None:
-                local.cancel()
 
     def _materialise(self, request: Request, step: Step) -> np.ndarray | bytes | CacheMissEvent:
         """The boundary value at the start of my step, decoded from the payload."""
@@ -240,16 +238,29 @@ class Executor:
         yield ResultEvent(timings, [], time.perf_counter() - started, self.status(),
                           self.tier if cached else None, n)
 
-    async def _own_answer(self, request: Request, step: Step, value: np.ndarray | bytes,
-                          timings: list[StageTiming], started: float) -> list[Event]:
-        """This tier's LM's answer, from the visual tokens it computed, or (a step that stops
-        short of them) from the pixels it preprocessed, through the rest of its vision."""
-        if step.stop < self.graph.prefill:
-            assert request.pixels is not None
-            rest = Step(self.tier, self.graph.patch_embed, self.graph.prefill, step.precision)
-            value = await self._run_visual(rest, request.pixels, timings)
-        return [event async for event in self._generate(request, value, timings, started,
-                                                        False)]
+    def _own(self, request: Request, step: Step, value: np.ndarray | bytes | None,
+             timings: list[StageTiming], started: float
+             ) -> Callable[[], AsyncIterator[Event]] | None:
+        """This tier's LM's answer, should the next tier fail: from the visual tokens it
+        computed, or (a step that stops short of them, or sent only a cache reference) from
+        the pixels it preprocessed, through the rest of its vision. None where the request
+        may not fall back or this tier cannot answer."""
+        computed = value is not None and step.stop == self.graph.prefill
+        if not request.fallback or self.compute.lm is None or not (
+                computed or request.pixels is not None):
+            return None
+
+        async def answer() -> AsyncIterator[Event]:
+            visual = value
+            if not computed:
+                assert request.pixels is not None
+                rest = Step(self.tier, self.graph.patch_embed, self.graph.prefill,
+                            step.precision)
+                visual = await self._run_visual(rest, request.pixels, timings)
+            assert visual is not None
+            async for event in self._generate(request, visual, timings, started, False):
+                yield event
+        return answer
 
     def _lm_timing(self, seconds: float) -> StageTiming:
         lm = self.graph.lm_stages
@@ -277,7 +288,8 @@ class Executor:
         t0 = time.perf_counter()
         ids, confidence = await self.compute.scorer.answer(visual, prompt, request.max_new_tokens)
         timings.append(self._lm_timing(time.perf_counter() - t0))
-        if not escalates(confidence, up.threshold):
+
+        async def draft() -> AsyncIterator[Event]:
             for token in ids:
                 if token == self.tokenizer.eos_id:
                     break
@@ -285,12 +297,17 @@ class Executor:
                     yield word
             yield ResultEvent(timings, [], time.perf_counter() - started, self.status(),
                               self.tier if cached else None, len(ids), confidence=confidence)
+
+        if not escalates(confidence, up.threshold):
+            async for event in draft():
+                yield event
             return
         upstream = replace(request, plan=request.plan.escalated(self.graph))
         payload = self._encode(self.graph.prefill, up.encoding, visual, upstream)
-        busy = time.perf_counter() - started
-        async for event in self._forward(upstream, payload, timings, busy, cached):
-            if isinstance(event, ResultEvent):
+        # the escalation tier unavailable: the draft is the best answer this tier has
+        async for event in self._forward_or_own(upstream, payload, timings, started, cached,
+                                                draft if request.fallback else None):
+            if isinstance(event, ResultEvent) and event.fallback is None:
                 event.escalated, event.confidence = True, confidence
             yield event
 

@@ -44,10 +44,7 @@ class LocalForwarder:
         try:
             while True:
                 remaining = (None if request.deadline is None
-                             else request.deadline - time.monotonic())
-                if remaining is not None and remaining <= 0:
-                    raise DeadlineExceeded(f"the {self.receiver.tier} tier did not answer "
-                                           "within the request's deadline")
+                             else max(request.deadline - time.monotonic(), 0.0))
                 try:
                     event = await asyncio.wait_for(anext(events), remaining)
                 except StopAsyncIteration:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import grpc
 
-from splitvlm.errors import ConfigError
+from splitvlm.trust.files import read_site_file
 
 
 @dataclass(frozen=True)
@@ -32,22 +32,15 @@ class Credentials:
         or its client certificate."""
         d = Path(directory)
         if token:
-            return cls(d / "ca.pem", _read(d / "client.token").decode().strip())
+            return cls(d / "ca.pem", read_site_file(d / "client.token", "token").decode().strip())
         return cls(d / "ca.pem", cert=d / "client.pem", key=d / "client.key")
 
     def channel_credentials(self) -> grpc.ChannelCredentials:
         tls = grpc.ssl_channel_credentials(
-            root_certificates=_read(Path(self.ca)),
-            private_key=_read(Path(self.key)) if self.key else None,
-            certificate_chain=_read(Path(self.cert)) if self.cert else None)
+            root_certificates=read_site_file(self.ca, "ca"),
+            private_key=read_site_file(self.key, "key") if self.key else None,
+            certificate_chain=read_site_file(self.cert, "cert") if self.cert else None)
         if not self.token:
             return tls
         return grpc.composite_channel_credentials(
             tls, grpc.access_token_call_credentials(self.token))
-
-
-def _read(path: Path) -> bytes:
-    try:
-        return path.read_bytes()
-    except OSError as exc:
-        raise ConfigError(f"cannot read {path}: {exc.strerror}") from exc

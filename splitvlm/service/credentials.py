@@ -15,17 +15,13 @@ from pathlib import Path
 import grpc
 
 from splitvlm.config import ServiceConfig
-from splitvlm.errors import ConfigError
 from splitvlm.plan.plan import Tier
+from splitvlm.trust.files import read_site_file
 from splitvlm.trust.identity import Guard, read_tokens
 
 
 def _read(config: ServiceConfig, field: str) -> bytes:
-    path = Path(getattr(config, field))
-    try:
-        return path.read_bytes()
-    except OSError as exc:
-        raise ConfigError(f"{field}={str(path)!r}: cannot read it ({exc.strerror})") from exc
+    return read_site_file(getattr(config, field), field)
 
 
 def requires_client_certs(config: ServiceConfig) -> bool:

@@ -12,8 +12,8 @@ around.
 
 A request that may fall back (a planned one: the edge's own LM can answer, or the edge plans
 again) does not wait for a connection that dropped (the channel is not READY: a killed tier's
-socket closed), and waits less for one that is silent: the hedge budget, HEDGE_ACCEPTS times
-the recent time this tier took to accept a call (at least HEDGE_FLOOR_S, at most the connect
+socket closed), and waits less for one that is silent: the fallback budget, FALLBACK_ACCEPTS times
+the recent time this tier took to accept a call (at least FALLBACK_FLOOR_S, at most the connect
 budget). A live tier accepts in about a round trip, so the fallback costs a frozen one a few
 milliseconds, not a quarter second.
 """
@@ -50,8 +50,8 @@ PROBE_TIMEOUT_S = 5.0
 CONNECT_BUDGET_S = 0.25  # the least a next tier gets to start answering ...
 CONNECT_RTTS = 4  # ... plus this many round trips of the link to it
 TIER_METADATA = "splitvlm-tier"  # initial metadata: the answering tier's name
-HEDGE_ACCEPTS = 3  # a request that may fall back waits this many recent accept times ...
-HEDGE_FLOOR_S = 0.002  # ... and at least this long
+FALLBACK_ACCEPTS = 3  # a request that may fall back waits this many recent accept times ...
+FALLBACK_FLOOR_S = 0.002  # ... and at least this long
 
 
 def execute_chunks(request: Request) -> list[tier_pb2.ExecuteChunk]:
@@ -76,7 +76,7 @@ class GrpcForwarder:
         connect = self.connect_budget_s()
         if not request.fallback or self._accept.value <= 0:
             return connect
-        return min(max(HEDGE_FLOOR_S, HEDGE_ACCEPTS * self._accept.value), connect)
+        return min(max(FALLBACK_FLOOR_S, FALLBACK_ACCEPTS * self._accept.value), connect)
 
     def execute(self, request: Request) -> Forwarded:
         chunks = execute_chunks(request)

@@ -13,7 +13,13 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+
+import grpc
+
+from splitvlm.service.errors import abort, status_for
 
 
 @dataclass
@@ -24,16 +30,33 @@ class RequestLog:
     tier: str
     started: float = field(default_factory=time.perf_counter)
     fields: dict[str, object] = field(default_factory=dict)
+    outcome: str = "CANCELLED"  # unless the handler says otherwise: the caller went away
 
     def note(self, **fields: object) -> None:
         self.fields.update(fields)
 
-    def emit(self, log: logging.Logger, outcome: str) -> None:
+    def emit(self, log: logging.Logger) -> None:
         elapsed_ms = (time.perf_counter() - self.started) * 1e3
         line = {"request_id": self.request_id, "tier": self.tier, **self.fields,
-                "latency_ms": f"{elapsed_ms:.1f}", "outcome": outcome}
+                "latency_ms": f"{elapsed_ms:.1f}", "outcome": self.outcome}
         text = " ".join(f"{k}={_value(v)}" for k, v in line.items())
-        log.log(logging.INFO if outcome == "OK" else logging.WARNING, text)
+        log.log(logging.INFO if self.outcome == "OK" else logging.WARNING, text)
+
+
+@asynccontextmanager
+async def served(context: grpc.aio.ServicerContext, trace: RequestLog,
+                 log: logging.Logger) -> AsyncIterator[RequestLog]:
+    """One streaming call's frame: a failure ends the call with its status (bugs INTERNAL) and
+    is noted; the line is written however the call ends. The handler sets `trace.outcome =
+    "OK"` once the caller has what it asked for."""
+    try:
+        yield trace
+    except Exception as exc:  # noqa: BLE001 - every failure gets its status
+        trace.outcome = status_for(exc).name
+        trace.note(error=str(exc)[:200])
+        await abort(context, exc, trace.request_id, log)
+    finally:
+        trace.emit(log)
 
 
 def _value(value: object) -> str:

@@ -20,9 +20,9 @@ from splitvlm.service.convert import (
     request_from_pb,
     status_to_pb,
 )
-from splitvlm.service.errors import abort, status_for
+from splitvlm.service.errors import abort
 from splitvlm.service.forwarding import TIER_METADATA
-from splitvlm.service.requestlog import RequestLog
+from splitvlm.service.requestlog import RequestLog, served
 from splitvlm.stages import MAX_ANSWER_TOKENS
 from splitvlm.trust.identity import Guard
 from splitvlm.v1 import tier_pb2, tier_pb2_grpc, wire_pb2
@@ -80,8 +80,7 @@ class TierServicer(tier_pb2_grpc.TierServiceServicer):
         context: grpc.aio.ServicerContext,
     ) -> AsyncIterator[tier_pb2.ExecuteEvent]:
         trace = RequestLog(request_id_of(context), self.executor.tier.value)
-        outcome = "CANCELLED"  # unless it ends otherwise: the caller went away
-        try:
+        async with served(context, trace, log):
             self.guard.check_execute(context)
             # at once: the caller's connect budget waits for this
             await context.send_initial_metadata(((TIER_METADATA, self.executor.tier.value),))
@@ -96,13 +95,7 @@ class TierServicer(tier_pb2_grpc.TierServiceServicer):
                        self.executor.graph.describe(step.start, step.stop))
             async for event in self.executor.execute(request):
                 yield event_to_pb(event)
-            outcome = "OK"
-        except Exception as exc:  # noqa: BLE001 - every failure gets its status (bugs INTERNAL)
-            outcome = status_for(exc).name
-            trace.note(error=str(exc)[:200])
-            await abort(context, exc, trace.request_id, log)
-        finally:
-            trace.emit(log, outcome)
+            trace.outcome = "OK"
 
     async def Probe(  # noqa: N802
         self, request: tier_pb2.ProbeRequest, context: grpc.aio.ServicerContext

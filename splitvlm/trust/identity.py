@@ -19,9 +19,10 @@ from pathlib import Path
 
 import grpc
 
-from splitvlm.errors import ConfigError, PermissionDenied, Unauthenticated
+from splitvlm.errors import PermissionDenied, Unauthenticated
 from splitvlm.plan.plan import TIERS, Tier
 from splitvlm.trust.certs import CLIENT_PREFIX
+from splitvlm.trust.files import read_site_file
 
 AUTHORIZATION = "authorization"  # metadata: "Bearer <token>"
 
@@ -95,8 +96,5 @@ def read_tokens(path: Path | None) -> list[str]:
     """Bearer tokens from a file, one per line ('#' comments); ConfigError if unreadable."""
     if path is None:
         return []
-    try:
-        lines = path.read_text().splitlines()
-    except OSError as exc:
-        raise ConfigError(f"cannot read tokens_file {path}: {exc}") from exc
+    lines = read_site_file(path, "tokens_file").decode().splitlines()
     return [line.strip() for line in lines if line.strip() and not line.startswith("#")]

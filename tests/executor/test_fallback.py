@@ -1,6 +1,7 @@
 """A planned request whose next tier fails before its first token is answered by the edge's
-own LM from what the edge computed (hedged: computed beside the forward); a pinned one fails
-naming the tier; a next tier that answers is not second-guessed."""
+own LM from what the edge computed (or from its pixels: a cache reference, an earlier cut); a
+cascade's failed escalation answers with the edge's draft; a pinned request fails naming the
+tier; a next tier that answers is not second-guessed."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from splitvlm.errors import TierUnavailable
 from splitvlm.executor import Event, Executor, Payload, Request, ResultEvent, TokenEvent
 from splitvlm.executor.builders import edge_compute
 from splitvlm.executor.scripted import ScriptedHop
-from splitvlm.plan.named import named_plan
+from splitvlm.plan.named import named_plan, with_cache_ref
 from splitvlm.plan.plan import Tier
 from splitvlm.wire.codecs import Encoding
 
@@ -33,9 +34,11 @@ async def run(executor: Executor, plan_name: str, fallback: bool) -> tuple[list[
                                                                            ResultEvent]:
     sample = held_out_set(per_type=1)[0]
     pixels = sample.image(executor.graph.image_size)
-    request = Request(named_plan(plan_name, executor.graph), sample.qa.question,
-                      Payload(0, Encoding.IMAGE, image=b"unused"), pixels=pixels[None],
-                      fallback=fallback)
+    plan = named_plan(plan_name.removesuffix("+cache"), executor.graph)
+    if plan_name.endswith("+cache"):  # the fog holds the visual tokens: only the key goes
+        plan = with_cache_ref(plan, executor.graph)
+    request = Request(plan, sample.qa.question, Payload(0, Encoding.IMAGE, image=b"unused"),
+                      image_key="k" * 64, pixels=pixels[None], fallback=fallback)
     words, results = [], []
     async for event in executor.execute(request):
         if isinstance(event, TokenEvent):
@@ -46,28 +49,40 @@ async def run(executor: Executor, plan_name: str, fallback: bool) -> tuple[list[
     return words, results[0]
 
 
-@pytest.mark.parametrize("hedge", [True, False], ids=["hedged", "after the failure"])
-@pytest.mark.parametrize("plan", ["edge-vision+fog-lm", "split-1", "cloud-all"])
-async def test_a_planned_request_is_answered_by_the_edge_lm(checkpoints: Path, hedge: bool,
+@pytest.mark.parametrize("plan", ["edge-vision+fog-lm", "edge-vision+fog-lm+cache", "split-1",
+                                  "cloud-all"])
+async def test_a_planned_request_is_answered_by_the_edge_lm(checkpoints: Path,
                                                             plan: str) -> None:
     compute = edge_compute(checkpoints, 1)
-    executor = Executor(Tier.EDGE, compute, next_hop=ScriptedHop(dead_fog).next_hop,
-                        hedge=hedge)
+    executor = Executor(Tier.EDGE, compute, next_hop=ScriptedHop(dead_fog).next_hop)
     words, result = await run(executor, plan, fallback=True)
     alone, _ = await run(Executor(Tier.EDGE, compute), "edge-only", fallback=False)
     assert words == alone  # the edge LM's answer, from the same pixels
     assert result.fallback is not None and result.fallback.tier == "fog"
 
 
+async def test_a_cascade_whose_escalation_fails_answers_with_its_draft(
+        checkpoints: Path) -> None:
+    compute = edge_compute(checkpoints, 1)
+    executor = Executor(Tier.EDGE, compute, next_hop=ScriptedHop(dead_fog).next_hop)
+    words, result = await run(executor, "cascade-fog@1", fallback=True)  # always escalates
+    draft, kept = await run(Executor(Tier.EDGE, compute), "cascade-fog@0", fallback=False)
+    assert words == draft and not result.escalated
+    assert result.confidence == kept.confidence
+    assert result.fallback is not None and result.fallback.tier == "fog"
+    with pytest.raises(TierUnavailable):  # pinned: no draft instead
+        await run(executor, "cascade-fog@1", fallback=False)
+
+
 async def test_a_pinned_request_fails_naming_the_tier(checkpoints: Path) -> None:
     executor = Executor(Tier.EDGE, edge_compute(checkpoints, 1),
-                        next_hop=ScriptedHop(dead_fog).next_hop, hedge=True)
+                        next_hop=ScriptedHop(dead_fog).next_hop)
     with pytest.raises(TierUnavailable, match="the fog tier did not answer"):
         await run(executor, "edge-vision+fog-lm", fallback=False)
 
 
 async def test_a_live_next_tier_answers(checkpoints: Path) -> None:
     executor = Executor(Tier.EDGE, edge_compute(checkpoints, 1),
-                        next_hop=ScriptedHop(live_fog).next_hop, hedge=True)
+                        next_hop=ScriptedHop(live_fog).next_hop)
     words, result = await run(executor, "edge-vision+fog-lm", fallback=True)
     assert words == ["red"] and result.fallback is None

@@ -1,5 +1,5 @@
 """Answers through faults, with the tiers as processes: a fog killed (SIGKILL) or frozen
-(SIGSTOP) before a request reaches it costs that request a fallback to the edge's LM (hedged),
+(SIGSTOP) before a request reaches it costs that request a fallback to the edge's LM,
 not its deadline; a plan pinned to the dead tier fails at once naming it; the planner plans
 around the fog, and goes back to it when it is seen again."""
 
@@ -62,7 +62,7 @@ def test_a_killed_fog_costs_a_fallback_not_the_deadline(tiers: dict[str, TierPro
         tiers["fog"].proc.send_signal(signal.SIGKILL)
         tiers["fog"].proc.wait()
         seconds, lm, why = timed_ask(client, image)
-        assert lm == Tier.EDGE.value and "fog tier" in why  # hedged: the edge's LM answered
+        assert lm == Tier.EDGE.value and "fog tier" in why  # the edge's LM answered
         assert seconds < NO_WAIT_S  # far from its deadline (timings: docs/operations.md)
         t0 = time.perf_counter()
         with pytest.raises(TierUnavailable, match="the fog tier is unreachable, and plan "
@@ -80,7 +80,7 @@ def test_a_frozen_fog_is_left_within_the_connect_budget_then_used_again(
         fog.send_signal(signal.SIGSTOP)
         try:
             seconds, lm, why = timed_ask(client, image)
-            assert lm == Tier.EDGE.value and "did not answer within" in why  # hedge budget
+            assert lm == Tier.EDGE.value and "did not answer within" in why  # fallback budget
             assert seconds < NO_WAIT_S  # the connect budget, not the deadline
             seconds, lm, why = timed_ask(client, image)  # planned around it from the start
             assert lm == Tier.EDGE.value and "did not answer" not in why
