@@ -140,6 +140,9 @@ class EdgePlanner:
         if tier is not Tier.EDGE:
             self.links[crossed(Tier.EDGE, tier)[-1]].observe_failure()
 
+    def reachable(self, tier: Tier) -> bool:
+        return self.links.reachable(tier)
+
     def _check_reachable(self, plan: Plan) -> None:
         """A named plan is pinned: one that needs an unreachable tier fails at once."""
         needed = [s.tier for s in plan.steps] + (

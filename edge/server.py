@@ -9,6 +9,7 @@ from __future__ import annotations
 from edge.l1 import EdgeL1
 from edge.planning import EdgePlanner, load_accuracy, load_calibration
 from edge.service import EdgeServicer
+from splitvlm.cache import FeatureCache
 from splitvlm.config import ServiceConfig
 from splitvlm.executor import Executor, NextHop
 from splitvlm.executor.builders import edge_compute
@@ -22,7 +23,8 @@ from splitvlm.service.server import TierBundle
 async def build(config: ServiceConfig, next_hop: NextHop | None) -> TierBundle:
     compute = edge_compute(config.checkpoints, config.threads)
     profile = await measure_tier(Tier.EDGE, compute)
-    executor = Executor(Tier.EDGE, compute, profile, next_hop)
+    executor = Executor(Tier.EDGE, compute, profile, next_hop,
+                        FeatureCache(config.edge_cache_bytes))  # its own visual tokens
     planner = await EdgePlanner.create(
         compute.graph, profile, load_accuracy(config.checkpoints),
         None if next_hop is None else next_hop.downstream, config.edge_precision,

@@ -86,6 +86,10 @@ class EdgeBrain(Protocol):
         """`tier` did not answer: plan around it until it is seen again."""
         ...
 
+    def reachable(self, tier: Tier) -> bool:
+        """Whether `tier` is reachable now, as far as the edge knows."""
+        ...
+
 
 @dataclass(frozen=True)
 class Ask:
@@ -198,7 +202,8 @@ class EdgeServicer(edge_pb2_grpc.EdgeServiceServicer):
         for _attempt in range(MAX_ATTEMPTS):
             run = Request(plan, ask.question, Payload(0, Encoding.IMAGE, image=image),
                           ask.max_new_tokens, key, deadline, pixels[None], request_id,
-                          ask.policies, fallback=planned(ask.plan_name))
+                          ask.policies, fallback=planned(ask.plan_name),
+                          reuse_tokens=not ask.no_cache)
             miss = False
             try:
                 async for event in self.executor.execute(run):
@@ -228,16 +233,20 @@ class EdgeServicer(edge_pb2_grpc.EdgeServiceServicer):
         result.timings.insert(0, StageTiming(Tier.EDGE, self.graph.preprocess,
                                              self.graph.patch_embed, prepared.preprocess_s))
         ran = plan
+        degraded = result.fallback is not None or (
+            plan.lm_tier is Tier.EDGE and not self.brain.reachable(Tier.FOG))
         if result.fallback is not None:  # the edge's LM answered: learn it as edge-only
             self.brain.unreachable(Tier(result.fallback.tier))
             ran = Plan((Step(Tier.EDGE, 0, self.graph.n_stages, plan.steps[0].precision),),
                        (), "edge-only (fallback)")
             trace.note(fallback=result.fallback.tier)
         self.brain.record(ran, result, latency_s, prepared.mpix)
+        if degraded:
+            trace.note(degraded=True)
         trace.note(plan=plan.name, tokens=len(words),
                    **({} if plan.predicted is None
                       else {"predicted_ms": plan.predicted.latency_s * 1e3}))
         yield edge_pb2.AskEvent(answer=answer_to_pb(AnswerFields(
             " ".join(words), result.timings, result.links, latency_s, key, result.escalated,
             result.confidence, request_id,
-            "" if result.fallback is None else str(result.fallback))))
+            "" if result.fallback is None else str(result.fallback), degraded)))

@@ -51,6 +51,9 @@ class ServiceConfig:
     """Edge only: the precision of its ONNX vision in named plans."""
     cache_bytes: int = 64 << 20
     """Fog only: byte budget of the feature cache (L2)."""
+    edge_cache_bytes: int = 4 << 20
+    """Edge only: byte budget of the visual tokens it keeps of images it encoded (a frame
+    that repeats, a second question about an image: no second vision run)."""
     threads: int = 2
     """Compute threads (torch / ONNX Runtime intra-op)."""
     max_batch: int = 32
@@ -79,7 +82,7 @@ class ServiceConfig:
         if not 0 <= self.port <= 65535:
             raise ConfigError(f"port={self.port} must be in 0..65535")
         for name in ("max_concurrent_rpcs", "max_inflight", "max_payload_bytes", "cache_bytes",
-                     "threads",
+                     "edge_cache_bytes", "threads",
                      "max_batch", "max_waiting"):
             if getattr(self, name) <= 0:
                 raise ConfigError(f"{name}={getattr(self, name)} must be positive")

@@ -34,7 +34,7 @@ from splitvlm.executor.messages import (
 from splitvlm.executor.status import EngineLoad, TierStatus
 from splitvlm.executor.transport import NextHop
 from splitvlm.plan.measured import ProfileReport
-from splitvlm.plan.plan import Step, Tier, escalates, outgoing
+from splitvlm.plan.plan import Precision, Step, Tier, escalates, outgoing
 from splitvlm.plan.policies import enforce, enforce_arrival
 from splitvlm.stages import MAX_ANSWER_TOKENS
 from splitvlm.wire import decode, encode
@@ -95,8 +95,13 @@ class Executor:
         if isinstance(value, CacheMissEvent):
             yield value
             return
-        value = await self._run_visual(step, value, timings, request.pixels)
-        cached = self._remember(request, step.stop, value)
+        held = self._held(request, step)
+        cached = False  # whether a later plan may send a cache_ref here (never to the edge)
+        if held is not None:  # the edge computed the image's visual tokens before
+            value = held
+        else:
+            value = await self._run_visual(step, value, timings, request.pixels)
+            cached = self._remember(request, step, value) and self.tier is not Tier.EDGE
         if lm_here and request.plan.escalation is not None:
             async for event in self._cascade(request, value, timings, started, cached):
                 yield event
@@ -185,15 +190,37 @@ class Executor:
             timings.append(StageTiming(self.tier, first, last, time.perf_counter() - t0))
         return value
 
-    def _remember(self, request: Request, cut: int, value: np.ndarray | bytes) -> bool:
-        """The fog keeps the visual tokens it computes or decodes, keyed by image."""
-        if self.cache is None or not request.image_key or cut < self.graph.prefill:
+    def _tokens_key(self, request: Request, step: Step) -> str:
+        """Where this tier keeps the visual tokens its step computes: by image, and (below
+        fp32, as the edge's INT8 vision) by the precision that computed them."""
+        if step.precision is Precision.FP32:
+            return request.image_key
+        return f"{request.image_key}@{step.precision.value}"
+
+    def _held(self, request: Request, step: Step) -> np.ndarray | None:
+        """The visual tokens of a step that computes them from pixels, if this tier computed
+        them for this image before (a near-duplicate frame, a second question): no vision.
+        The edge only: a fog or cloud sent an image computes what the edge asked it to."""
+        if (self.tier is not Tier.EDGE or not request.reuse_tokens or self.cache is None
+                or not request.image_key or step.stop < self.graph.prefill
+                or step.start > self.graph.patch_embed):
+            return None
+        hit = self.cache.get(self._tokens_key(request, step))
+        if hit is None:
+            return None
+        return decode(hit, (1, *self.graph.boundary(self.graph.prefill).shape))
+
+    def _remember(self, request: Request, step: Step, value: np.ndarray | bytes) -> bool:
+        """A tier with a feature cache keeps the visual tokens it computes or decodes, keyed
+        by image (the fog's L2; the edge's own, for frames that repeat)."""
+        if self.cache is None or not request.image_key or step.stop < self.graph.prefill:
             return False
         if request.payload.encoding is Encoding.CACHE_REF:
             return False  # they came from the cache
         assert isinstance(value, np.ndarray)
-        return self.cache.put(request.image_key, encode(value.astype(np.float32),
-                                                        CACHE_ENCODING))
+        key = (self._tokens_key(request, step) if step.start <= self.graph.patch_embed
+               else request.image_key)  # decoded from a payload: as the fog always kept them
+        return self.cache.put(key, encode(value.astype(np.float32), CACHE_ENCODING))
 
     def _remember_payload(self, request: Request) -> bool:
         """A relay keeps visual tokens passing through, in the encoding they arrived in."""

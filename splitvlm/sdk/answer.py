@@ -38,6 +38,8 @@ class Answer:
     request_id: str = ""  # every tier logged this request under it
     fallback: str = ""  # set: the plan's upstream failed before its first token and the edge's
     # LM answered instead (why); the plan is the one chosen, the text the edge's
+    degraded: bool = False  # the edge's LM answered because no upstream tier was reachable
+    # (a fallback, or a plan placed around an unreachable fog): less accurate than it may be
 
     @property
     def bytes_per_link(self) -> dict[str, int]:
@@ -53,6 +55,8 @@ class Answer:
         lines = [f"answer: {self.text}", f"plan:   {self.plan.name}   ({self.explanation})"]
         if self.fallback:
             lines.append(f"  fallback: the edge's LM answered ({self.fallback})")
+        if self.degraded:
+            lines.append("  degraded: no fog or cloud was reachable; the edge's LM answered")
         if self.edge_confidence is not None:
             went = ("escalated: the edge's draft was dropped" if self.escalated
                     else "answered on the edge")

@@ -65,5 +65,6 @@ class EventReader:
                           describe_range(names, t.start, t.stop)) for t in fields.timings]
         return Answer(fields.text, self.plan.plan, timings, fields.links, fields.latency_s,
                       fields.image_key, self.plan.explanation, fields.escalated,
-                      fields.edge_confidence, fields.request_id, fields.fallback)
+                      fields.edge_confidence, fields.request_id, fields.fallback,
+                      fields.degraded)
 

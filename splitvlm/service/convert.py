@@ -340,6 +340,7 @@ class AnswerFields:
     edge_confidence: float | None
     request_id: str
     fallback: str = ""  # why the edge's LM answered instead of the plan's (empty: it did not)
+    degraded: bool = False  # the edge's LM answered because an upstream tier was unreachable
 
 
 def plan_choice_to_pb(plan: Plan, explanation: str, stage_names: Iterable[str]
@@ -353,7 +354,8 @@ def answer_to_pb(a: AnswerFields) -> edge_pb2.Answer:
         text=a.text, timings=[timing_to_pb(t) for t in a.timings],
         links=[transfer_to_pb(li) for li in a.links], latency_s=a.latency_s,
         image_key=a.image_key, escalated=a.escalated, edge_confidence=a.edge_confidence,
-        request_id=a.request_id, fallback=a.fallback)
+        request_id=a.request_id, fallback=a.fallback,
+        degraded=a.degraded)
 
 
 def answer_from_pb(msg: edge_pb2.Answer) -> AnswerFields:
@@ -361,4 +363,4 @@ def answer_from_pb(msg: edge_pb2.Answer) -> AnswerFields:
         msg.text, [timing_from_pb(t) for t in msg.timings],
         [transfer_from_pb(li) for li in msg.links], msg.latency_s, msg.image_key,
         msg.escalated, msg.edge_confidence if msg.HasField("edge_confidence") else None,
-        msg.request_id, msg.fallback)
+        msg.request_id, msg.fallback, msg.degraded)

@@ -26,23 +26,23 @@ from splitvlm.v1 import tier_pb2 as splitvlm_dot_v1_dot_tier__pb2
 from splitvlm.v1 import wire_pb2 as splitvlm_dot_v1_dot_wire__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16splitvlm/v1/edge.proto\x12\x0bsplitvlm.v1\x1a\x16splitvlm/v1/tier.proto\x1a\x16splitvlm/v1/wire.proto\"\xc9\x01\n\nAskRequest\x12\r\n\x05image\x18\x01 \x01(\x0c\x12\x11\n\timage_key\x18\x02 \x01(\t\x12\x10\n\x08question\x18\x03 \x01(\t\x12\x11\n\tplan_name\x18\x04 \x01(\t\x12%\n\x08policies\x18\x05 \x03(\x0e\x32\x13.splitvlm.v1.Policy\x12#\n\x06preset\x18\x06 \x01(\x0e\x32\x13.splitvlm.v1.Preset\x12\x16\n\x0emax_new_tokens\x18\x07 \x01(\x05\x12\x10\n\x08no_cache\x18\x08 \x01(\x08\"W\n\nPlanChoice\x12\x1f\n\x04plan\x18\x01 \x01(\x0b\x32\x11.splitvlm.v1.Plan\x12\x13\n\x0b\x65xplanation\x18\x02 \x01(\t\x12\x13\n\x0bstage_names\x18\x03 \x03(\t\"\xfc\x01\n\x06\x41nswer\x12\x0c\n\x04text\x18\x01 \x01(\t\x12)\n\x07timings\x18\x02 \x03(\x0b\x32\x18.splitvlm.v1.StageTiming\x12(\n\x05links\x18\x03 \x03(\x0b\x32\x19.splitvlm.v1.LinkTransfer\x12\x11\n\tlatency_s\x18\x04 \x01(\x01\x12\x11\n\timage_key\x18\x05 \x01(\t\x12\x11\n\tescalated\x18\x06 \x01(\x08\x12\x1c\n\x0f\x65\x64ge_confidence\x18\x07 \x01(\x01H\x00\x88\x01\x01\x12\x12\n\nrequest_id\x18\x08 \x01(\t\x12\x10\n\x08\x66\x61llback\x18\t \x01(\tB\x12\n\x10_edge_confidence\"\x88\x01\n\x08\x41skEvent\x12\'\n\x04plan\x18\x01 \x01(\x0b\x32\x17.splitvlm.v1.PlanChoiceH\x00\x12#\n\x05token\x18\x02 \x01(\x0b\x32\x12.splitvlm.v1.TokenH\x00\x12%\n\x06\x61nswer\x18\x03 \x01(\x0b\x32\x13.splitvlm.v1.AnswerH\x00\x42\x07\n\x05\x65vent*w\n\x06Preset\x12\x16\n\x12PRESET_UNSPECIFIED\x10\x00\x12\x12\n\x0ePRESET_FASTEST\x10\x01\x12\x13\n\x0fPRESET_BALANCED\x10\x02\x12\x18\n\x14PRESET_MOST_ACCURATE\x10\x03\x12\x12\n\x0ePRESET_BATTERY\x10\x04\x32\x46\n\x0b\x45\x64geService\x12\x37\n\x03\x41sk\x12\x17.splitvlm.v1.AskRequest\x1a\x15.splitvlm.v1.AskEvent0\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16splitvlm/v1/edge.proto\x12\x0bsplitvlm.v1\x1a\x16splitvlm/v1/tier.proto\x1a\x16splitvlm/v1/wire.proto\"\xc9\x01\n\nAskRequest\x12\r\n\x05image\x18\x01 \x01(\x0c\x12\x11\n\timage_key\x18\x02 \x01(\t\x12\x10\n\x08question\x18\x03 \x01(\t\x12\x11\n\tplan_name\x18\x04 \x01(\t\x12%\n\x08policies\x18\x05 \x03(\x0e\x32\x13.splitvlm.v1.Policy\x12#\n\x06preset\x18\x06 \x01(\x0e\x32\x13.splitvlm.v1.Preset\x12\x16\n\x0emax_new_tokens\x18\x07 \x01(\x05\x12\x10\n\x08no_cache\x18\x08 \x01(\x08\"W\n\nPlanChoice\x12\x1f\n\x04plan\x18\x01 \x01(\x0b\x32\x11.splitvlm.v1.Plan\x12\x13\n\x0b\x65xplanation\x18\x02 \x01(\t\x12\x13\n\x0bstage_names\x18\x03 \x03(\t\"\x8e\x02\n\x06\x41nswer\x12\x0c\n\x04text\x18\x01 \x01(\t\x12)\n\x07timings\x18\x02 \x03(\x0b\x32\x18.splitvlm.v1.StageTiming\x12(\n\x05links\x18\x03 \x03(\x0b\x32\x19.splitvlm.v1.LinkTransfer\x12\x11\n\tlatency_s\x18\x04 \x01(\x01\x12\x11\n\timage_key\x18\x05 \x01(\t\x12\x11\n\tescalated\x18\x06 \x01(\x08\x12\x1c\n\x0f\x65\x64ge_confidence\x18\x07 \x01(\x01H\x00\x88\x01\x01\x12\x12\n\nrequest_id\x18\x08 \x01(\t\x12\x10\n\x08\x66\x61llback\x18\t \x01(\t\x12\x10\n\x08\x64\x65graded\x18\n \x01(\x08\x42\x12\n\x10_edge_confidence\"\x88\x01\n\x08\x41skEvent\x12\'\n\x04plan\x18\x01 \x01(\x0b\x32\x17.splitvlm.v1.PlanChoiceH\x00\x12#\n\x05token\x18\x02 \x01(\x0b\x32\x12.splitvlm.v1.TokenH\x00\x12%\n\x06\x61nswer\x18\x03 \x01(\x0b\x32\x13.splitvlm.v1.AnswerH\x00\x42\x07\n\x05\x65vent*w\n\x06Preset\x12\x16\n\x12PRESET_UNSPECIFIED\x10\x00\x12\x12\n\x0ePRESET_FASTEST\x10\x01\x12\x13\n\x0fPRESET_BALANCED\x10\x02\x12\x18\n\x14PRESET_MOST_ACCURATE\x10\x03\x12\x12\n\x0ePRESET_BATTERY\x10\x04\x32\x46\n\x0b\x45\x64geService\x12\x37\n\x03\x41sk\x12\x17.splitvlm.v1.AskRequest\x1a\x15.splitvlm.v1.AskEvent0\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'splitvlm.v1.edge_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_PRESET']._serialized_start=774
-  _globals['_PRESET']._serialized_end=893
+  _globals['_PRESET']._serialized_start=792
+  _globals['_PRESET']._serialized_end=911
   _globals['_ASKREQUEST']._serialized_start=88
   _globals['_ASKREQUEST']._serialized_end=289
   _globals['_PLANCHOICE']._serialized_start=291
   _globals['_PLANCHOICE']._serialized_end=378
   _globals['_ANSWER']._serialized_start=381
-  _globals['_ANSWER']._serialized_end=633
-  _globals['_ASKEVENT']._serialized_start=636
-  _globals['_ASKEVENT']._serialized_end=772
-  _globals['_EDGESERVICE']._serialized_start=895
-  _globals['_EDGESERVICE']._serialized_end=965
+  _globals['_ANSWER']._serialized_end=651
+  _globals['_ASKEVENT']._serialized_start=654
+  _globals['_ASKEVENT']._serialized_end=790
+  _globals['_EDGESERVICE']._serialized_start=913
+  _globals['_EDGESERVICE']._serialized_end=983
 # @@protoc_insertion_point(module_scope)

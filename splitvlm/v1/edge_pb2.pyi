@@ -53,7 +53,7 @@ class PlanChoice(_message.Message):
     def __init__(self, plan: _Optional[_Union[_wire_pb2.Plan, _Mapping]] = ..., explanation: _Optional[str] = ..., stage_names: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class Answer(_message.Message):
-    __slots__ = ("text", "timings", "links", "latency_s", "image_key", "escalated", "edge_confidence", "request_id", "fallback")
+    __slots__ = ("text", "timings", "links", "latency_s", "image_key", "escalated", "edge_confidence", "request_id", "fallback", "degraded")
     TEXT_FIELD_NUMBER: _ClassVar[int]
     TIMINGS_FIELD_NUMBER: _ClassVar[int]
     LINKS_FIELD_NUMBER: _ClassVar[int]
@@ -63,6 +63,7 @@ class Answer(_message.Message):
     EDGE_CONFIDENCE_FIELD_NUMBER: _ClassVar[int]
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     FALLBACK_FIELD_NUMBER: _ClassVar[int]
+    DEGRADED_FIELD_NUMBER: _ClassVar[int]
     text: str
     timings: _containers.RepeatedCompositeFieldContainer[_wire_pb2.StageTiming]
     links: _containers.RepeatedCompositeFieldContainer[_wire_pb2.LinkTransfer]
@@ -72,7 +73,8 @@ class Answer(_message.Message):
     edge_confidence: float
     request_id: str
     fallback: str
-    def __init__(self, text: _Optional[str] = ..., timings: _Optional[_Iterable[_Union[_wire_pb2.StageTiming, _Mapping]]] = ..., links: _Optional[_Iterable[_Union[_wire_pb2.LinkTransfer, _Mapping]]] = ..., latency_s: _Optional[float] = ..., image_key: _Optional[str] = ..., escalated: _Optional[bool] = ..., edge_confidence: _Optional[float] = ..., request_id: _Optional[str] = ..., fallback: _Optional[str] = ...) -> None: ...
+    degraded: bool
+    def __init__(self, text: _Optional[str] = ..., timings: _Optional[_Iterable[_Union[_wire_pb2.StageTiming, _Mapping]]] = ..., links: _Optional[_Iterable[_Union[_wire_pb2.LinkTransfer, _Mapping]]] = ..., latency_s: _Optional[float] = ..., image_key: _Optional[str] = ..., escalated: _Optional[bool] = ..., edge_confidence: _Optional[float] = ..., request_id: _Optional[str] = ..., fallback: _Optional[str] = ..., degraded: _Optional[bool] = ...) -> None: ...
 
 class AskEvent(_message.Message):
     __slots__ = ("plan", "token", "answer")

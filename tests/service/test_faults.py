@@ -50,6 +50,8 @@ def timed_ask(client: Client, image: bytes) -> tuple[float, str, str]:
     t0 = time.perf_counter()
     answer = client.ask(image, QUESTION, deadline_s=DEADLINE_S, **REMOTE)  # type: ignore[arg-type]
     answered_by = Tier.EDGE.value if answer.fallback else answer.plan.lm_tier.value
+    if answer.fallback:
+        assert answer.degraded  # the edge's LM, for want of an upstream one
     return (time.perf_counter() - t0, answered_by,
             answer.explanation + "\n" + answer.fallback)
 
@@ -57,13 +59,17 @@ def timed_ask(client: Client, image: bytes) -> tuple[float, str, str]:
 def test_a_killed_fog_costs_a_fallback_not_the_deadline(tiers: dict[str, TierProcess]) -> None:
     image = EXAMPLE.read_bytes()
     with Client(tiers["edge"].target) as client:
-        _, lm, _ = timed_ask(client, image)
-        assert lm != Tier.EDGE.value  # the planner sends it upstream while the fog lives
+        before = client.ask(image, QUESTION, deadline_s=DEADLINE_S, **REMOTE)  # type: ignore[arg-type]
+        assert before.plan.lm_tier is not Tier.EDGE  # upstream while the fog lives
+        assert not before.degraded
         tiers["fog"].proc.send_signal(signal.SIGKILL)
         tiers["fog"].proc.wait()
         seconds, lm, why = timed_ask(client, image)
         assert lm == Tier.EDGE.value and "fog tier" in why  # the edge's LM answered
         assert seconds < NO_WAIT_S  # far from its deadline (timings: docs/operations.md)
+        later = client.ask(image, QUESTION, deadline_s=DEADLINE_S, **REMOTE)  # type: ignore[arg-type]
+        assert later.plan.lm_tier is Tier.EDGE and not later.fallback  # placed around it ...
+        assert later.degraded  # ... which the answer says
         t0 = time.perf_counter()
         with pytest.raises(TierUnavailable, match="the fog tier is unreachable, and plan "
                                                   "edge-vision\\+fog-lm needs it") as caught:
