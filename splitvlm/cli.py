@@ -2,6 +2,7 @@
 
     splitvlm train | eval | export | profile          the model family
     splitvlm serve {edge,fog,cloud} | ask | demo      the services
+    splitvlm agent --config agent.toml                the edge agent daemon
     splitvlm certs init DIR                           TLS: a site CA, certificates, tokens
     splitvlm bench {wire,split,cache,batch,cascade,overload,faults}   measurements
     splitvlm testbed {up,down,status}                 the emulated edge-fog-cloud network
@@ -82,6 +83,15 @@ def _serve(args: argparse.Namespace) -> int:
     logging.basicConfig(level=args.log_level.upper(), stream=sys.stderr,
                         format="%(asctime)s %(name)s %(levelname)s %(message)s")
     run_service(config, builder_for(config.tier))
+    return 0
+
+
+def _agent(args: argparse.Namespace) -> int:
+    from edge.agent.main import run_agent
+
+    logging.basicConfig(level=args.log_level.upper(), stream=sys.stderr,
+                        format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    run_agent(Path(args.config), port=args.port)
     return 0
 
 
@@ -225,6 +235,15 @@ def parser() -> argparse.ArgumentParser:
                    help="info: one line per request; debug: more; warning: problems only "
                         "(default: $SPLITVLM_LOG_LEVEL, else info)")
     s.set_defaults(func=_serve)
+
+    s = sub.add_parser("agent", help="the edge agent daemon: frame sources, standing "
+                       "questions, answers through outages")
+    s.add_argument("--config", required=True, help="TOML file ([agent], [[source]] tables; "
+                   "deploy/agent.toml)")
+    s.add_argument("--port", type=int, default=None, help="port of AgentService (0: any free)")
+    s.add_argument("--log-level", default=os.environ.get("SPLITVLM_LOG_LEVEL", "info"),
+                   choices=LOG_LEVELS, help="default: $SPLITVLM_LOG_LEVEL, else info")
+    s.set_defaults(func=_agent)
 
     s = sub.add_parser("ask", help="ask the edge a question about an image")
     s.add_argument("--edge", required=True, help="HOST:PORT of the edge service")

@@ -111,19 +111,47 @@ class ServiceConfig:
         return Path(self.checkpoint_dir) if self.checkpoint_dir else CHECKPOINT_DIR
 
 
+KINDS: dict[str, Any] = {"Tier": Tier, "Precision": Precision, "int": int, "float": float,
+                         "str": str, "bool": bool, "tuple[str, ...]": tuple}
+
+
 def _coerce(name: str, kind: Any, value: Any) -> Any:
     try:
         if kind in (Tier, Precision):
             return kind(str(value).lower())
-        if kind is int:
+        if kind is int and not isinstance(value, bool):
             return int(value)
-        if kind is float:
+        if kind is float and not isinstance(value, bool):
             return float(value)
         if kind is bool:
             return _boolean(value)
-        return str(value)
+        if kind is tuple:  # a TOML list, or a comma-separated environment string
+            items = value.split(",") if isinstance(value, str) else value
+            if not isinstance(items, list | tuple):
+                raise ValueError(f"{value!r} is not a list of strings")
+            return tuple(str(v).strip() for v in items if str(v).strip())
+        if kind is str and isinstance(value, str | int | float):
+            return str(value)
+        raise ValueError(f"{value!r} is not a {getattr(kind, '__name__', kind)}")
     except ValueError as exc:
         raise ConfigError(f"{name}={value!r}: {exc}") from exc
+
+
+def typed(cls: Any, values: Mapping[str, Any], where: str, **given: Any) -> Any:
+    """A `cls` dataclass from raw values (a TOML table, environment strings) and fields
+    `given` typed already: an unknown field or a value of the wrong kind is a ConfigError
+    naming it and `where` it came from."""
+    types = {f.name: str(f.type) for f in fields(cls) if f.name not in given}
+    unknown = set(values) - set(types)
+    if unknown:
+        raise ConfigError(f"unknown config field(s) {sorted(unknown)} in {where}; "
+                          f"known: {sorted(types)}")
+    coerced = {k: _coerce(f"{where}: {k}" if where else k, KINDS[types[k]], v)
+               for k, v in values.items()}
+    try:
+        return cls(**coerced, **given)
+    except TypeError as exc:  # a required field is missing
+        raise ConfigError(f"{where}: {exc}") from exc
 
 
 def _boolean(value: Any) -> bool:
@@ -149,8 +177,8 @@ def load_config(tier: str | None, path: Path | None = None,
             raise ConfigError(f"cannot read the config file {path}: {exc}") from exc
         values.update(doc.get("service", doc))
     file_tier = values.get("tier")
-    types = {f.name: f.type for f in fields(ServiceConfig)}
-    unknown = set(values) - set(types)
+    types = {f.name for f in fields(ServiceConfig)}
+    unknown = set(values) - types
     if unknown:
         raise ConfigError(f"unknown config field(s) {sorted(unknown)} in {path}; "
                          f"known: {sorted(types)}")
@@ -165,7 +193,5 @@ def load_config(tier: str | None, path: Path | None = None,
         values["tier"] = tier
     if "tier" not in values:
         raise ConfigError("tier is not set: give it on the command line or as tier = ...")
-    kinds = {"Tier": Tier, "Precision": Precision, "int": int, "float": float, "str": str,
-             "bool": bool}
-    typed = {k: _coerce(k, kinds[str(types[k])], v) for k, v in values.items()}
-    return ServiceConfig(**typed)
+    config: ServiceConfig = typed(ServiceConfig, values, "")
+    return config

@@ -62,17 +62,28 @@ def start_tier(tier: str, next_hop: str = "", env: dict[str, str] | None = None,
         argv = ["taskset", "--cpu-list", ",".join(map(str, sorted(cpus))), *argv]
     if next_hop:
         argv += ["--next-hop", next_hop]
-    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, text=True,
-                            env={**os.environ, "SPLITVLM_THREADS": "1",
-                                 "SPLITVLM_INSECURE": "true", "SPLITVLM_LOG_LEVEL": "warning",
-                                 **(env or {})})
+    return _started(tier, argv, {"SPLITVLM_THREADS": "1", "SPLITVLM_INSECURE": "true",
+                                 "SPLITVLM_LOG_LEVEL": "warning", **(env or {})})
+
+
+def start_agent(config: str, env: dict[str, str] | None = None) -> TierProcess:
+    """`splitvlm agent --config CONFIG` on a free port (unless CONFIG or env says one)."""
+    argv = [sys.executable, "-m", "splitvlm.cli", "agent", "--config", config]
+    return _started("agent", argv, {"SPLITVLM_AGENT_PORT": "0",
+                                    "SPLITVLM_LOG_LEVEL": "warning", **(env or {})})
+
+
+def _started(name: str, argv: list[str], env: dict[str, str]) -> TierProcess:
+    """Start `argv` and wait until it prints the port it serves on (RuntimeError if it dies
+    first)."""
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, text=True, env={**os.environ, **env})
     assert proc.stdout is not None
     line = proc.stdout.readline()  # blocks until the server prints its port (or dies)
     match = SERVING.search(line)
     if match is None:
         proc.kill()
-        raise RuntimeError(f"splitvlm serve {tier} did not start: {line!r}")
-    return TierProcess(tier, proc, int(match.group(1)))
+        raise RuntimeError(f"{' '.join(argv[3:5])} did not start: {line!r}")
+    return TierProcess(name, proc, int(match.group(1)))
 
 
 def start_cluster(env: dict[str, str] | None = None,
