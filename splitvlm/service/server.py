@@ -30,12 +30,12 @@ from splitvlm.config import ServiceConfig
 from splitvlm.errors import ConfigError
 from splitvlm.executor import Executor, NextHop
 from splitvlm.plan.plan import TIERS
-from splitvlm.service.credentials import channel_credentials, guard, server_credentials
+from splitvlm.service.channels import channel_options, open_channel
+from splitvlm.service.credentials import guard, server_credentials
 from splitvlm.service.forwarding import grpc_hop
 from splitvlm.service.tier_service import TierServicer
 from splitvlm.v1 import edge_pb2, edge_pb2_grpc, tier_pb2, tier_pb2_grpc
 
-MESSAGE_HEADROOM = 1 << 20  # protobuf framing on top of the payload cap
 log = logging.getLogger("splitvlm.server")
 Closer = Callable[[], Awaitable[None] | None]
 
@@ -71,11 +71,6 @@ class Running:
         await self.bundle.close()
 
 
-def channel_options(config: ServiceConfig) -> list[tuple[str, int]]:
-    limit = config.max_payload_bytes + MESSAGE_HEADROOM
-    return [("grpc.max_receive_message_length", limit), ("grpc.max_send_message_length", limit)]
-
-
 def grpc_next_hop(config: ServiceConfig) -> tuple[NextHop | None, grpc.aio.Channel | None]:
     """The next tier over gRPC, from `config.next_hop` (None on the last tier)."""
     if not config.next_hop:
@@ -83,9 +78,7 @@ def grpc_next_hop(config: ServiceConfig) -> tuple[NextHop | None, grpc.aio.Chann
     if config.tier.order + 1 >= len(TIERS):
         raise ConfigError(f"next_hop={config.next_hop!r}, but the {config.tier} tier is the "
                           "last one")
-    channel = (grpc.aio.insecure_channel(config.next_hop, options=channel_options(config))
-               if config.insecure else grpc.aio.secure_channel(
-                   config.next_hop, channel_credentials(config), options=channel_options(config)))
+    channel = open_channel(config, config.next_hop)
     return grpc_hop(channel, TIERS[config.tier.order + 1]), channel
 
 
