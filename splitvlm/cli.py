@@ -229,7 +229,8 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("tier", choices=["edge", "fog", "cloud"], help="which tier to serve")
     s.add_argument("--config", default="", help="TOML file ([service] table; deploy/TIER.toml)")
     s.add_argument("--port", type=int, default=None, help="port to listen on (0: any free)")
-    s.add_argument("--next-hop", default=None, help="HOST:PORT of the next tier")
+    s.add_argument("--next-hop", default=None,
+                   help="HOST:PORT of the next tier (none needed with discover = true)")
     s.add_argument("--log-level", default=os.environ.get("SPLITVLM_LOG_LEVEL", "info"),
                    choices=LOG_LEVELS,
                    help="info: one line per request; debug: more; warning: problems only "

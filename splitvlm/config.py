@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import tomllib
 from collections.abc import Mapping
@@ -35,7 +36,16 @@ class ServiceConfig:
     unix_socket: str = ""
     """Also listen on this unix socket path (reachable across network namespaces)."""
     next_hop: str = ""
-    """HOST:PORT of the next tier (edge -> fog, fog -> cloud); empty on the cloud."""
+    """HOST:PORT of the next tier (edge -> fog, fog -> cloud); empty on the cloud (or with
+    discover = true, where a next_hop given is one more candidate beside those discovered)."""
+    advertise: bool = False
+    """Announce this tier on mDNS (zeroconf, `_splitvlm._tcp.local.`) once it listens, with
+    its visual model, LM and load, for the tier before it to discover (fog, cloud)."""
+    discover: bool = False
+    """Find the next tier on mDNS instead of (or beside) next_hop: those whose visual model
+    matches this tier's, picked by RTT and advertised load, failed over between (edge, fog)."""
+    mdns_interfaces: str = ""
+    """Comma-separated IPv4 addresses of the interfaces mDNS uses; empty: all of them."""
     checkpoint_dir: str = ""
     """Weights and ONNX graphs; empty means the shipped ones (splitvlm/checkpoints)."""
     max_concurrent_rpcs: int = 64
@@ -90,6 +100,7 @@ class ServiceConfig:
             raise ConfigError(f"grace_s={self.grace_s} must be >= 0")
         if self.event_loop not in EVENT_LOOPS:
             raise ConfigError(f"event_loop={self.event_loop!r} must be one of {EVENT_LOOPS}")
+        self._check_mdns()
         if self.next_hop and ":" not in self.next_hop:
             raise ConfigError(f"next_hop={self.next_hop!r} must be HOST:PORT")
         missing = [n for n in ("tls_ca", "tls_cert", "tls_key") if not getattr(self, n)]
@@ -103,6 +114,25 @@ class ServiceConfig:
             raise ConfigError("the edge needs tokens_file (bearer tokens its Ask accepts; "
                               "`splitvlm certs init DIR` writes DIR/tokens) or client_certs = "
                               "true")
+
+    def _check_mdns(self) -> None:
+        for address in self.interfaces:
+            try:
+                ipaddress.IPv4Address(address)
+            except ValueError as exc:
+                raise ConfigError(f"mdns_interfaces={self.mdns_interfaces!r}: {address!r} is "
+                                  "not an IPv4 address") from exc
+        if self.discover and self.tier is Tier.CLOUD:
+            raise ConfigError("discover = true, but the cloud tier is the last one: there is "
+                              "no next tier to discover")
+        if self.advertise and self.tier is Tier.EDGE:
+            raise ConfigError("advertise = true, but no tier calls the edge's TierService: "
+                              "clients are given the edge's address")
+
+    @property
+    def interfaces(self) -> list[str]:
+        """mdns_interfaces as a list; empty: every interface."""
+        return [a.strip() for a in self.mdns_interfaces.split(",") if a.strip()]
 
     @property
     def checkpoints(self) -> Path:

@@ -30,6 +30,14 @@ class TierProcess:
     def target(self) -> str:
         return f"127.0.0.1:{self.port}"
 
+    def kill(self) -> None:
+        """SIGKILL (nothing once it has exited), reap it, close its pipe."""
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait()
+        if self.proc.stdout is not None:
+            self.proc.stdout.close()
+
 
 @dataclass
 class ProcessCluster:

@@ -30,10 +30,22 @@ def test_file_then_environment_then_overrides(tmp_path: Path) -> None:
     ({"SPLITVLM_NEXT_HOP": "nohost"}, "next_hop='nohost'"),
     ({"SPLITVLM_EDGE_PRECISION": "fp8"}, "edge_precision='fp8'"),
     ({"SPLITVLM_EVENT_LOOP": "trio"}, "event_loop='trio'"),
+    ({"SPLITVLM_MDNS_INTERFACES": "127.0.0.1,eth0"}, "'eth0' is not an IPv4 address"),
+    ({"SPLITVLM_ADVERTISE": "true"}, "advertise = true, but no tier calls the edge"),
 ])
 def test_bad_values_name_the_field(env: dict[str, str], message: str) -> None:
     with pytest.raises(ValueError, match=message.replace("(", r"\(")):
         load_config("edge", env=env)
+
+
+def test_discovery_fields() -> None:
+    fog = load_config("fog", env={"SPLITVLM_ADVERTISE": "true", "SPLITVLM_INSECURE": "true",
+                                  "SPLITVLM_MDNS_INTERFACES": "127.0.0.1, 10.0.0.2"})
+    assert fog.advertise and fog.interfaces == ["127.0.0.1", "10.0.0.2"]
+    edge = load_config("edge", env={"SPLITVLM_DISCOVER": "yes", "SPLITVLM_INSECURE": "true"})
+    assert edge.discover and not edge.next_hop and edge.interfaces == []
+    with pytest.raises(ValueError, match="the cloud tier is the last one"):
+        load_config("cloud", env={"SPLITVLM_DISCOVER": "true", "SPLITVLM_INSECURE": "true"})
 
 
 def test_unknown_field_and_missing_tier(tmp_path: Path) -> None:

@@ -80,10 +80,12 @@ class GrpcForwarder:
 
     def execute(self, request: Request) -> Forwarded:
         chunks = execute_chunks(request)
-        return Forwarded(sum(c.ByteSize() for c in chunks), self._events(request, chunks))
+        return Forwarded(sum(c.ByteSize() for c in chunks), self.events(request, chunks))
 
-    async def _events(self, request: Request, chunks: list[tier_pb2.ExecuteChunk]
-                      ) -> AsyncIterator[Event]:
+    async def events(self, request: Request, chunks: list[tier_pb2.ExecuteChunk]
+                     ) -> AsyncIterator[Event]:
+        """Send `request` as `chunks` (execute_chunks: a failover sends them to each tier it
+        tries without serializing again); its events as they arrive."""
         timeout = None if request.deadline is None else max(request.deadline - time.monotonic(),
                                                             0.001)
         if request.fallback and self._accept.value > 0:

@@ -6,6 +6,9 @@
     await running.stop(grace_s)                          # health NOT_SERVING, drain, close
     await serve(config, build)                           # all of it until SIGTERM: the CLI
 
+With discover = true the next hop is a pool of peers found on mDNS (splitvlm.service.discovery,
+splitvlm.service.failover); with advertise = true the tier announces itself once it listens.
+
 Building a bundle (models, measurement, the next hop) is kept apart from serving it, so the
 embedded cluster can join bundles in one process (splitvlm.executor.local) and serve only the
 edge. Every server has the standard grpc.health.v1 service and server reflection. On SIGTERM
@@ -30,12 +33,13 @@ from splitvlm.config import ServiceConfig
 from splitvlm.errors import ConfigError
 from splitvlm.executor import Executor, NextHop
 from splitvlm.plan.plan import TIERS
-from splitvlm.service.credentials import channel_credentials, guard, server_credentials
+from splitvlm.service.channels import channel_options, open_channel
+from splitvlm.service.credentials import guard, server_credentials
 from splitvlm.service.forwarding import grpc_hop
 from splitvlm.service.tier_service import TierServicer
 from splitvlm.v1 import edge_pb2, edge_pb2_grpc, tier_pb2, tier_pb2_grpc
 
-MESSAGE_HEADROOM = 1 << 20  # protobuf framing on top of the payload cap
+DISCOVERY_SETTLE_S = 1.0  # with discover, the first peer is waited for this long at start-up
 log = logging.getLogger("splitvlm.server")
 Closer = Callable[[], Awaitable[None] | None]
 
@@ -50,10 +54,14 @@ class TierBundle:
     on_stop: list[Closer] = field(default_factory=list)
 
     async def close(self) -> None:
-        for close in self.on_stop:
-            done = close()
-            if inspect.isawaitable(done):
-                await done
+        await close_all(self.on_stop)
+
+
+async def close_all(closers: list[Closer]) -> None:
+    for close in closers:
+        done = close()
+        if inspect.isawaitable(done):
+            await done
 
 
 Build = Callable[[ServiceConfig, NextHop | None], Awaitable[TierBundle]]
@@ -71,11 +79,6 @@ class Running:
         await self.bundle.close()
 
 
-def channel_options(config: ServiceConfig) -> list[tuple[str, int]]:
-    limit = config.max_payload_bytes + MESSAGE_HEADROOM
-    return [("grpc.max_receive_message_length", limit), ("grpc.max_send_message_length", limit)]
-
-
 def grpc_next_hop(config: ServiceConfig) -> tuple[NextHop | None, grpc.aio.Channel | None]:
     """The next tier over gRPC, from `config.next_hop` (None on the last tier)."""
     if not config.next_hop:
@@ -83,9 +86,7 @@ def grpc_next_hop(config: ServiceConfig) -> tuple[NextHop | None, grpc.aio.Chann
     if config.tier.order + 1 >= len(TIERS):
         raise ConfigError(f"next_hop={config.next_hop!r}, but the {config.tier} tier is the "
                           "last one")
-    channel = (grpc.aio.insecure_channel(config.next_hop, options=channel_options(config))
-               if config.insecure else grpc.aio.secure_channel(
-                   config.next_hop, channel_credentials(config), options=channel_options(config)))
+    channel = open_channel(config, config.next_hop)
     return grpc_hop(channel, TIERS[config.tier.order + 1]), channel
 
 
@@ -149,12 +150,40 @@ def loop_factory(name: str) -> Callable[[], asyncio.AbstractEventLoop] | None:
     return factory
 
 
+async def open_next_hop(config: ServiceConfig) -> tuple[NextHop | None, list[Closer]]:
+    """The next tier, and what closes it: found on mDNS (config.discover; next_hop, if set,
+    is one more peer), at next_hop, or none (the last tier)."""
+    if not config.discover:
+        hop, channel = grpc_next_hop(config)
+        return hop, [] if channel is None else [channel.close]
+    from splitvlm.executor.builders import visual_meta
+    from splitvlm.service.discovery import Browser
+    from splitvlm.service.failover import Failover, failover_hop
+
+    tier = TIERS[config.tier.order + 1]
+    pool = Failover(tier, lambda target: open_channel(config, target, expect=tier))
+    pool.start()
+    if config.next_hop:
+        pool.offer(f"next_hop {config.next_hop}", config.next_hop, 0)
+    try:
+        browser = await Browser.start(config, pool, visual_meta(config.checkpoints)[1])
+        await pool.settle(DISCOVERY_SETTLE_S)
+    except BaseException:
+        await pool.close()
+        raise
+    return failover_hop(pool), [browser.close, pool.close]
+
+
 async def serve(config: ServiceConfig, build: Build) -> None:
-    """Build, serve until SIGTERM/SIGINT, then shut down gracefully."""
-    hop, channel = grpc_next_hop(config)
-    bundle = await build(config, hop)
-    if channel is not None:
-        bundle.on_stop.append(channel.close)
+    """Build, serve (advertised on mDNS with config.advertise) until SIGTERM/SIGINT, then shut
+    down gracefully: the advert withdrawn, then in-flight calls drained."""
+    hop, closers = await open_next_hop(config)
+    try:
+        bundle = await build(config, hop)
+    except BaseException:
+        await close_all(closers)
+        raise
+    bundle.on_stop.extend(closers)
     try:
         running, port = await create_server(config, bundle)
     except BaseException:
@@ -165,7 +194,16 @@ async def serve(config: ServiceConfig, build: Build) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    await stop.wait()
-    print(f"splitvlm {config.tier}: shutting down (grace {config.grace_s} s)", file=sys.stderr,
-          flush=True)
-    await running.stop(config.grace_s)
+    advertiser = None
+    try:
+        if config.advertise:
+            from splitvlm.service.discovery import advertise
+
+            advertiser = await advertise(config, port, bundle.executor)
+        await stop.wait()
+        print(f"splitvlm {config.tier}: shutting down (grace {config.grace_s} s)",
+              file=sys.stderr, flush=True)
+    finally:
+        if advertiser is not None:
+            await advertiser.close()
+        await running.stop(config.grace_s)
