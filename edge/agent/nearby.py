@@ -21,17 +21,19 @@ import numpy as np
 from PIL import Image
 
 HASH_SIDE = 8  # an 8x8 grid of left-right differences: 64 bits
+HASH_MARGIN = 2.0  # gray levels
 MAX_HASH_DISTANCE = 10  # bits: key frames further than this are not compared pixel by pixel
 KEY_FRAMES = 32  # scenes remembered per source
 
 
 def perceptual_hash(pixels: np.ndarray) -> int:
-    """The difference hash of (S, S, 3) uint8 pixels: gray, (8, 9), each pixel brighter than
-    its right neighbour sets a bit."""
-    gray = Image.fromarray(pixels).convert("L").resize((HASH_SIDE + 1, HASH_SIDE),
+    """The difference hash of (S, S, 3) uint8 pixels: gray, (8, 9) cells, each cell brighter
+    than its right neighbour by more than HASH_MARGIN sets a bit (so that a flat background's
+    noise sets none)."""
+    gray = Image.fromarray(pixels).convert("F").resize((HASH_SIDE + 1, HASH_SIDE),
                                                        Image.Resampling.BOX)
-    cells = np.asarray(gray, dtype=np.int16)
-    bits = (cells[:, :-1] > cells[:, 1:]).flatten()
+    cells = np.asarray(gray, dtype=np.float32)
+    bits = (cells[:, :-1] > cells[:, 1:] + HASH_MARGIN).flatten()
     return int(np.packbits(bits).view(">u8")[0])
 
 
