@@ -7,7 +7,7 @@
 Seeded from the edge's own start-up measurement and the fog's Status (which carries the fog's
 and the cloud's profiles and the fog-cloud link); the edge-fog link from an echo probe. Every
 answer updates profiles (EWMA), links (passive) and load; the fog's status and the probe are
-refreshed in the background every REFRESH_S.
+refreshed in the background every REFRESH_S (DOWN_REFRESH_S while the fog is unreachable).
 """
 
 from __future__ import annotations
@@ -38,6 +38,7 @@ from splitvlm.plan.request import PlanRequest
 from splitvlm.stages import StageGraph
 
 REFRESH_S = 2.0
+DOWN_REFRESH_S = 0.5  # while the fog is unreachable: how soon its return is noticed
 AUTO, AUTO_FIXED = "auto", "auto:fixed"  # the planner's choice; the same without cascades
 ACCURACY_FILE = "accuracy.json"
 CALIBRATION_FILE = "calibration.json"
@@ -113,7 +114,8 @@ class EdgePlanner:
         self.planner.cost.load.report(tier, max(status.engine.queued, 0), max(status.busy, 0))
 
     def _maybe_refresh(self) -> None:
-        if time.monotonic() - self._refreshed > REFRESH_S and (
+        every = REFRESH_S if self.links.reachable(Tier.FOG) else DOWN_REFRESH_S
+        if time.monotonic() - self._refreshed > every and (
                 self._task is None or self._task.done()):
             self._task = asyncio.get_running_loop().create_task(self.refresh())
 

@@ -4,7 +4,7 @@
     splitvlm serve {edge,fog,cloud} | ask | demo      the services
     splitvlm agent --config agent.toml                the edge agent daemon
     splitvlm certs init DIR                           TLS: a site CA, certificates, tokens
-    splitvlm bench {wire,split,cache,batch,cascade,overload,faults}   measurements
+    splitvlm bench {wire,split,cache,batch,cascade,overload,faults,agent}   measurements
     splitvlm testbed {up,down,status}                 the emulated edge-fog-cloud network
 """
 

@@ -65,20 +65,27 @@ def start_tier(tier: str, next_hop: str = "", env: dict[str, str] | None = None,
                port: int = 0, cpus: frozenset[int] | None = None) -> TierProcess:
     """Start one tier (on `port`; 0: a free one; on the CPUs `cpus`, None: any) and wait until
     it prints its port (RuntimeError if it dies first)."""
-    argv = [sys.executable, "-m", "splitvlm.cli", "serve", tier, "--port", str(port)]
-    if cpus is not None:  # from its first instruction, so every thread it starts inherits it
-        argv = ["taskset", "--cpu-list", ",".join(map(str, sorted(cpus))), *argv]
+    argv = [*_pinned(cpus), sys.executable, "-m", "splitvlm.cli", "serve", tier, "--port",
+            str(port)]
     if next_hop:
         argv += ["--next-hop", next_hop]
     return _started(tier, argv, {"SPLITVLM_THREADS": "1", "SPLITVLM_INSECURE": "true",
                                  "SPLITVLM_LOG_LEVEL": "warning", **(env or {})})
 
 
-def start_agent(config: str, env: dict[str, str] | None = None) -> TierProcess:
-    """`splitvlm agent --config CONFIG` on a free port (unless CONFIG or env says one)."""
-    argv = [sys.executable, "-m", "splitvlm.cli", "agent", "--config", config]
+def start_agent(config: str, env: dict[str, str] | None = None,
+                cpus: frozenset[int] | None = None) -> TierProcess:
+    """`splitvlm agent --config CONFIG` on a free port (unless CONFIG or env says one), on the
+    CPUs `cpus` (None: any)."""
+    argv = [*_pinned(cpus), sys.executable, "-m", "splitvlm.cli", "agent", "--config", config]
     return _started("agent", argv, {"SPLITVLM_AGENT_PORT": "0",
                                     "SPLITVLM_LOG_LEVEL": "warning", **(env or {})})
+
+
+def _pinned(cpus: frozenset[int] | None) -> list[str]:
+    """The taskset prefix that runs a process on `cpus` from its first instruction (so every
+    thread it starts inherits them); nothing for None."""
+    return [] if cpus is None else ["taskset", "--cpu-list", ",".join(map(str, sorted(cpus)))]
 
 
 def _started(name: str, argv: list[str], env: dict[str, str]) -> TierProcess:
@@ -90,7 +97,7 @@ def _started(name: str, argv: list[str], env: dict[str, str]) -> TierProcess:
     match = SERVING.search(line)
     if match is None:
         proc.kill()
-        raise RuntimeError(f"{' '.join(argv[3:5])} did not start: {line!r}")
+        raise RuntimeError(f"{' '.join(argv[-5:])} did not start: {line!r}")
     return TierProcess(name, proc, int(match.group(1)))
 
 

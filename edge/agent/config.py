@@ -9,7 +9,7 @@
     name = "door"
     kind = "video"                 # "directory", "video" or "grpc"
     path = "/dev/shm/door.mp4"
-    questions = ["how many objects are there ?"]
+    questions = ["how many circles are there ?", "describe the image"]
     every = "scene"                # "frame", a number N (every Nth frame) or "scene"
 """
 
@@ -58,9 +58,10 @@ class SourceConfig:
     confirm_upstream: bool = False
     """Degraded answers (the edge's LM, for want of a fog) are kept on disk and asked again
     when a fog is back; the confirmed answer is delivered with `confirmed = true`."""
-    ring: int = 2
+    ring: int = 1
     """Frames held while the pipeline is busy; when full the oldest is dropped (the camera is
-    never blocked). Frames of a "grpc" source are refused instead (RESOURCE_EXHAUSTED)."""
+    never blocked; with 1, the frame asked about next is the freshest). Frames of a "grpc"
+    source are refused instead (RESOURCE_EXHAUSTED)."""
     near_duplicate: float = 4.0
     """Mean absolute pixel difference (0..255, at model resolution) under which a frame asks
     about the last key frame's image (its visual tokens are reused); 0 turns reuse off."""

@@ -7,6 +7,7 @@
     cascade edge-only, cloud LM, planner, planner with cascades: accuracy vs edge share
     overload ten times the sustainable rate: refused with a delay, the rest all answered
     faults  the first request after the fog is killed or frozen, against edge-only
+    agent   a camera video through the agent, the fog killed and back: drops, reuse, outage
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import json
 import sys
 from typing import Any
 
-BENCHES = ("wire", "split", "cache", "batch", "cascade", "overload", "faults")
+BENCHES = ("wire", "split", "cache", "batch", "cascade", "overload", "faults", "agent")
 
 
 def run_bench(name: str, as_json: bool, plot: str, extra: list[str]) -> int:

@@ -17,6 +17,9 @@ from splitvlm.plan.plan import Tier
 from splitvlm.service.credentials import channel_credentials
 
 MESSAGE_HEADROOM = 1 << 20  # protobuf framing on top of the payload cap
+RECONNECT_MS = 250  # a lost next tier is tried again after this long ...
+MAX_RECONNECT_MS = 1000  # ... backing off to at most this: gRPC's default (2 minutes) would
+# leave a fog that came back unused for as long as it had been away
 
 
 def channel_options(config: ServiceConfig) -> list[tuple[str, int]]:
@@ -27,7 +30,10 @@ def channel_options(config: ServiceConfig) -> list[tuple[str, int]]:
 def open_channel(config: ServiceConfig, target: str, expect: Tier | None = None
                  ) -> grpc.aio.Channel:
     """A channel to `target` (HOST:PORT); `expect`: the tier its certificate must name."""
-    options: list[tuple[str, int | str]] = [*channel_options(config)]
+    options: list[tuple[str, int | str]] = [
+        *channel_options(config), ("grpc.initial_reconnect_backoff_ms", RECONNECT_MS),
+        ("grpc.min_reconnect_backoff_ms", RECONNECT_MS),
+        ("grpc.max_reconnect_backoff_ms", MAX_RECONNECT_MS)]
     if config.insecure:
         return grpc.aio.insecure_channel(target, options=options)
     if expect is not None:

@@ -16,7 +16,7 @@ from splitvlm.data.video import moving_scenes
 from splitvlm.processes import TierProcess, start_agent
 from splitvlm.v1 import agent_pb2, agent_pb2_grpc
 
-QUESTIONS = ["how many objects are there ?", "describe the image"]
+QUESTIONS = ["how many circles are there ?", "describe the image"]
 
 
 def write_config(path: Path, state: Path, sources: str, **agent: object) -> Path:

@@ -192,3 +192,35 @@ def test_accepted_and_unconfirmed_work_survives_a_sigkill(
     assert not any(r["degraded"] for r in confirmed)
     late = [r for r in written if int(r["frame"]) >= 3]
     assert sorted(int(r["frame"]) for r in late) == [3, 4] and all(r["text"] for r in late)
+
+
+def test_a_fog_started_after_the_agent_is_found_within_5_s(tmp_path: Path,
+                                                           agents: Start) -> None:
+    """The edge beside the agent browses mDNS (discover = true): the agent's answers are
+    degraded until a fog starts and advertises, then answered upstream within 5 s."""
+    loopback = {"SPLITVLM_MDNS_INTERFACES": "127.0.0.1"}
+    cloud = start_tier("cloud")
+    edge = start_tier("edge", env={**loopback, "SPLITVLM_DISCOVER": "true"})
+    fog = None
+    try:
+        agent = agents(write_config(tmp_path / "a.toml", tmp_path, grpc_source(
+            ring=4, questions=["describe the image"], preset="most-accurate")), edge=edge.target)
+        shots = frames(200, scene_s=0.1)
+        agent.submit(shots[:2])
+        agent.wait_for(lambda s: s.sources[0].answered == 2)
+        assert all(r["degraded"] for r in results(tmp_path))  # no fog yet
+        fog = start_tier("fog", cloud.target, env={**loopback, "SPLITVLM_ADVERTISE": "true"})
+        serving = time.time()
+        for shot in shots[2:]:
+            agent.submit([shot])
+            time.sleep(0.1)
+            upstream = [r for r in results(tmp_path) if not r["degraded"]]
+            if upstream:
+                break
+        assert upstream, "no answer came from upstream"
+        found = min(float(r["answered_unix_s"]) for r in upstream) - serving
+        assert found < 5.0, f"the fog was used {found:.1f} s after it started serving"
+    finally:
+        for tier in (fog, edge, cloud):
+            if tier is not None:
+                tier.kill()

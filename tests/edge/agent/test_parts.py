@@ -109,3 +109,10 @@ def test_environment_overrides_the_file(tmp_path: Path) -> None:
                     'kind = "grpc"\nquestions = ["describe the image"]\n')
     config = load_agent_config(path, env={"SPLITVLM_AGENT_PORT": "7", "SPLITVLM_PORT": "9"})
     assert config.port == 7 and config.sources[0].every_n == 1
+
+
+def test_the_shipped_example_config_loads() -> None:
+    deploy = Path(__file__).resolve().parents[3] / "deploy" / "agent.toml"
+    config = load_agent_config(deploy, env={})
+    assert [s.kind for s in config.sources] == ["directory", "video", "grpc"]
+    assert [s.every_n for s in config.sources] == [0, 5, 1]
