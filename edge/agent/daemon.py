@@ -53,6 +53,7 @@ RETRY_FIRST_S, RETRY_MAX_S = 0.1, 2.0  # backoff between tries of a failing ask
 CONFIRM_EVERY_S = 1.0  # how often the confirmer tries the oldest degraded answer
 CONFIRM_PRESET = "most-accurate"  # a confirmation wants an upstream LM
 SUBSCRIBER_QUEUE = 1024  # results a slow subscriber may be behind; older ones are dropped
+STATS_EVERY_S = 10.0  # one logfmt line per source this often (when it moved)
 
 
 @dataclass
@@ -129,6 +130,7 @@ class Agent:
         for source in self.config.sources:
             self._start_source(source)
         self._spawn(self._confirmer())
+        self._spawn(self._log_stats())
 
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
         task = asyncio.get_running_loop().create_task(coro)
@@ -399,6 +401,20 @@ class Agent:
         self._counters(job.source).confirmed += 1
         self._deliver(result)
         return True
+
+    async def _log_stats(self) -> None:
+        """Every STATS_EVERY_S, a logfmt line per source whose counters moved."""
+        last: dict[str, Counters] = {}
+        while True:
+            await asyncio.sleep(STATS_EVERY_S)
+            for name, runner in self.sources.items():
+                now = Counters(**vars(runner.counters))
+                if last.get(name) != now:
+                    log.info("source=%s %s pending=%d awaiting_confirmation=%d", name,
+                             " ".join(f"{k}={v}" for k, v in vars(now).items()),
+                             len(self.journal) - self.journal.count("confirm"),
+                             self.journal.count("confirm"))
+                last[name] = now
 
     # --- results out --------------------------------------------------------------------------
 
