@@ -84,13 +84,19 @@ class ServiceConfig:
     client_certs: bool = False
     """Edge: require a certificate of the site from every client (then a client certificate
     is enough for Ask). The fog and the cloud always require one (the tier before them)."""
+    metrics_port: int = 0
+    """HTTP port of the Prometheus endpoint (/metrics) on `host`; 0: no endpoint."""
+    otlp_endpoint: str = ""
+    """OTLP/gRPC collector (HOST:PORT) the tier exports its request traces to; "": tracing off
+    (the trace context is still passed on, so a traced tier after this one joins the trace)."""
     event_loop: str = "auto"
     """The asyncio event loop: "uvloop" (~10 % less CPU per streamed token than the standard
     loop), "asyncio", or "auto": uvloop where it is installed."""
 
     def __post_init__(self) -> None:
-        if not 0 <= self.port <= 65535:
-            raise ConfigError(f"port={self.port} must be in 0..65535")
+        for name in ("port", "metrics_port"):
+            if not 0 <= getattr(self, name) <= 65535:
+                raise ConfigError(f"{name}={getattr(self, name)} must be in 0..65535")
         for name in ("max_concurrent_rpcs", "max_inflight", "max_payload_bytes", "cache_bytes",
                      "edge_cache_bytes", "threads",
                      "max_batch", "max_waiting"):
