@@ -2,6 +2,7 @@
 
     splitvlm train | eval | export | profile          the model family
     splitvlm serve {edge,fog,cloud} | ask | demo      the services
+    splitvlm health HOST:PORT                         is a tier serving? (exit 0 / 1)
     splitvlm agent --config agent.toml                the edge agent daemon
     splitvlm certs init DIR                           TLS: a site CA, certificates, tokens
     splitvlm bench {wire,split,cache,batch,cascade,overload,faults,agent}   measurements
@@ -125,6 +126,35 @@ def _ask(args: argparse.Namespace) -> int:
                             no_cache=args.no_cache)
     print(json.dumps(answer.to_dict(), indent=2) if args.json else answer.report())
     return 0
+
+
+def _health_credentials(args: argparse.Namespace) -> Credentials | None:
+    """--insecure, --site DIR (its client certificate), --ca [--cert --key]; with none of
+    them, the tier's own settings in the environment (SPLITVLM_INSECURE, SPLITVLM_TLS_*), as
+    a container's HEALTHCHECK runs it beside its tier."""
+    from splitvlm.sdk import Credentials
+
+    if args.insecure:
+        return None
+    if args.site:
+        return Credentials.site(args.site, token=False)
+    if args.ca:
+        return Credentials(args.ca, cert=args.cert or "", key=args.key or "")
+    if os.environ.get("SPLITVLM_INSECURE", "").strip().lower() in ("1", "true", "yes", "on"):
+        return None
+    if os.environ.get("SPLITVLM_TLS_CA"):
+        return Credentials(os.environ["SPLITVLM_TLS_CA"], cert=os.environ.get("SPLITVLM_TLS_CERT",
+                           ""), key=os.environ.get("SPLITVLM_TLS_KEY", ""))
+    raise ConfigError("give --insecure, --site DIR or --ca FILE [--cert FILE --key FILE] (or "
+                      "set SPLITVLM_INSECURE / SPLITVLM_TLS_CA, _CERT, _KEY as for the tier)")
+
+
+def _health(args: argparse.Namespace) -> int:
+    from splitvlm.sdk.health import SERVING, health_status
+
+    status = health_status(args.address, _health_credentials(args), args.timeout)
+    print(f"{args.address} {status}", file=sys.stdout if status == SERVING else sys.stderr)
+    return 0 if status == SERVING else EXIT_FAILED
 
 
 def _certs(args: argparse.Namespace) -> int:
@@ -271,6 +301,19 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--key", help="the client certificate's key (PEM)")
     s.add_argument("--insecure", action="store_true", help="plaintext, to an insecure edge")
     s.set_defaults(func=_ask)
+
+    s = sub.add_parser("health", help="grpc.health.v1 Check of a tier: exit 0 when SERVING, "
+                       "1 otherwise (a container's HEALTHCHECK)")
+    s.add_argument("address", help="HOST:PORT of any tier")
+    s.add_argument("--timeout", type=float, default=2.0, help="seconds to wait for the answer")
+    s.add_argument("--insecure", action="store_true", help="plaintext, to an insecure tier")
+    s.add_argument("--site", help="a `splitvlm certs init` directory: its CA and client "
+                   "certificate")
+    s.add_argument("--ca", help="the site CA's certificate (PEM)")
+    s.add_argument("--cert", help="a certificate of the site (PEM), with --key: the fog and "
+                   "the cloud require one")
+    s.add_argument("--key", help="the certificate's key (PEM)")
+    s.set_defaults(func=_health)
 
     s = sub.add_parser("certs", help="TLS for a site: a CA, certificates, client tokens")
     s.add_argument("action", choices=["init"], help="init: make a new site in DIRECTORY")
