@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test lint typecheck protos bench clean
+.PHONY: install demo test lint typecheck protos bench clean cluster-check
 
 ONNX := splitvlm/checkpoints/onnx/manifest.json
 CKPT := splitvlm/checkpoints
@@ -45,6 +45,11 @@ bench: install
 	$(BIN)/splitvlm bench cache
 	$(BIN)/splitvlm bench batch
 	$(BIN)/splitvlm bench cascade
+
+# Not part of `make test`: root, a Docker daemon, docker-compose and debootstrap (see
+# docs/operations.md, Containers). Builds the images, runs compose.yaml and checks it.
+cluster-check: install
+	$(BIN)/python deploy/cluster_check.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
