@@ -18,6 +18,7 @@ from splitvlm.plan.plan import Tier
 from splitvlm.service.admission import Admission
 from splitvlm.service.credentials import guard
 from splitvlm.service.server import TierBundle
+from splitvlm.service.telemetry import Telemetry
 
 
 async def build(config: ServiceConfig, next_hop: NextHop | None) -> TierBundle:
@@ -29,6 +30,8 @@ async def build(config: ServiceConfig, next_hop: NextHop | None) -> TierBundle:
         compute.graph, profile, load_accuracy(config.checkpoints),
         None if next_hop is None else next_hop.downstream, config.edge_precision,
         load_calibration(config.checkpoints))
+    telemetry = Telemetry.start(config, executor)
     return TierBundle(executor, EdgeServicer(executor, planner, EdgeL1(),
                                              config.max_payload_bytes, guard(config),
-                                             Admission(config.max_inflight)))
+                                             Admission(config.max_inflight), telemetry),
+                      telemetry=telemetry)

@@ -54,6 +54,7 @@ from splitvlm.service.convert import (
     plan_choice_to_pb,
 )
 from splitvlm.service.requestlog import RequestLog, served
+from splitvlm.service.telemetry import Telemetry
 from splitvlm.service.tier_service import deadline_from, request_id_of
 from splitvlm.stages import MAX_ANSWER_TOKENS
 from splitvlm.trust.identity import Guard
@@ -117,8 +118,10 @@ class Prepared:
 
 class EdgeServicer(edge_pb2_grpc.EdgeServiceServicer):
     def __init__(self, executor: Executor, brain: EdgeBrain, l1: EdgeL1,
-                 max_image_bytes: int, guard: Guard, admission: Admission) -> None:
+                 max_image_bytes: int, guard: Guard, admission: Admission,
+                 telemetry: Telemetry | None = None) -> None:
         self.executor, self.brain, self.l1, self.guard = executor, brain, l1, guard
+        self.telemetry = telemetry or Telemetry.off(Tier.EDGE, executor)
         self.admission = admission
         self.max_image_bytes = max_image_bytes
         self.tokenizer = Tokenizer()
@@ -169,7 +172,8 @@ class EdgeServicer(edge_pb2_grpc.EdgeServiceServicer):
     async def Ask(  # noqa: N802 - gRPC method name
         self, request: edge_pb2.AskRequest, context: grpc.aio.ServicerContext
     ) -> AsyncIterator[edge_pb2.AskEvent]:
-        async with served(context, RequestLog(request_id_of(context), "edge"), log) as trace:
+        async with served(context, RequestLog(request_id_of(context), "edge"), log,
+                          self.telemetry, "Ask") as trace:
             self.guard.check_client(context)
             with self.admission.slot():
                 async for event in self._ask(request, deadline_from(context), trace):
@@ -203,7 +207,7 @@ class EdgeServicer(edge_pb2_grpc.EdgeServiceServicer):
             run = Request(plan, ask.question, Payload(0, Encoding.IMAGE, image=image),
                           ask.max_new_tokens, key, deadline, pixels[None], request_id,
                           ask.policies, fallback=planned(ask.plan_name),
-                          reuse_tokens=not ask.no_cache)
+                          trace=trace.onward, reuse_tokens=not ask.no_cache)
             miss = False
             try:
                 async for event in self.executor.execute(run):
@@ -241,6 +245,9 @@ class EdgeServicer(edge_pb2_grpc.EdgeServiceServicer):
                        (), "edge-only (fallback)")
             trace.note(fallback=result.fallback.tier)
         self.brain.record(ran, result, latency_s, prepared.mpix)
+        self.telemetry.metrics.result(result)
+        self.telemetry.metrics.plan(plan, ran.lm_tier, None if plan.predicted is None
+                                    else plan.predicted.latency_s, latency_s, degraded)
         if degraded:
             trace.note(degraded=True)
         trace.note(plan=plan.name, tokens=len(words),

@@ -3,6 +3,7 @@
     splitvlm train | eval | export | profile          the model family
     splitvlm serve {edge,fog,cloud} | ask | demo      the services
     splitvlm health HOST:PORT                         is a tier serving? (exit 0 / 1)
+    splitvlm status EDGE [--once]                     the cluster as the edge sees it
     splitvlm agent --config agent.toml                the edge agent daemon
     splitvlm certs init DIR                           TLS: a site CA, certificates, tokens
     splitvlm bench {wire,split,cache,batch,cascade,overload,faults,agent}   measurements
@@ -157,6 +158,14 @@ def _health(args: argparse.Namespace) -> int:
     return 0 if status == SERVING else EXIT_FAILED
 
 
+def _status(args: argparse.Namespace) -> int:
+    from splitvlm.statusview import watch
+
+    if args.interval <= 0:
+        raise ConfigError(f"--interval {args.interval}: must be > 0 seconds")
+    return watch(args.edge, _credentials(args), args.interval, args.once)
+
+
 def _certs(args: argparse.Namespace) -> int:
     from splitvlm.trust.certs import init_site
 
@@ -204,6 +213,16 @@ def version() -> str:
         return package_version("splitvlm")
     except PackageNotFoundError:  # run from a source tree that is not installed
         return "unknown"
+
+
+def _credential_options(s: argparse.ArgumentParser) -> None:
+    """How a command reaches the edge (`_credentials`): as `ask` does."""
+    s.add_argument("--site", help="a `splitvlm certs init` directory: its CA and client token")
+    s.add_argument("--ca", help="the site CA's certificate (PEM)")
+    s.add_argument("--token-file", help="a bearer token the edge accepts (else $SPLITVLM_TOKEN)")
+    s.add_argument("--cert", help="a client certificate (PEM), with --key")
+    s.add_argument("--key", help="the client certificate's key (PEM)")
+    s.add_argument("--insecure", action="store_true", help="plaintext, to an insecure edge")
 
 
 def parser() -> argparse.ArgumentParser:
@@ -294,12 +313,7 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--deadline", type=float, default=30.0,
                    help="seconds the request may take (also the planner's budget)")
     s.add_argument("--json", action="store_true", help="the answer as JSON")
-    s.add_argument("--site", help="a `splitvlm certs init` directory: its CA and client token")
-    s.add_argument("--ca", help="the site CA's certificate (PEM)")
-    s.add_argument("--token-file", help="a bearer token the edge accepts (else $SPLITVLM_TOKEN)")
-    s.add_argument("--cert", help="a client certificate (PEM), with --key")
-    s.add_argument("--key", help="the client certificate's key (PEM)")
-    s.add_argument("--insecure", action="store_true", help="plaintext, to an insecure edge")
+    _credential_options(s)
     s.set_defaults(func=_ask)
 
     s = sub.add_parser("health", help="grpc.health.v1 Check of a tier: exit 0 when SERVING, "
@@ -314,6 +328,15 @@ def parser() -> argparse.ArgumentParser:
                    "the cloud require one")
     s.add_argument("--key", help="the certificate's key (PEM)")
     s.set_defaults(func=_health)
+
+    s = sub.add_parser("status", help="the cluster as the edge sees it: health, links, load, "
+                       "cache and vision runs per tier, refreshed")
+    s.add_argument("edge", help="HOST:PORT of the edge service")
+    s.add_argument("--once", action="store_true",
+                   help="print one frame and exit (1 if the edge's Status failed)")
+    s.add_argument("--interval", type=float, default=2.0, help="seconds between frames")
+    _credential_options(s)
+    s.set_defaults(func=_status)
 
     s = sub.add_parser("certs", help="TLS for a site: a CA, certificates, client tokens")
     s.add_argument("action", choices=["init"], help="init: make a new site in DIRECTORY")

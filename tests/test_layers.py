@@ -18,7 +18,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("splitvlm.runtime", "splitvlm.engine", "splitvlm.training"),
     ("splitvlm.executor", "splitvlm.profiling", "splitvlm.evaluation_cli"),
     ("splitvlm.config", "splitvlm.trust", "splitvlm.service"),
-    ("splitvlm.sdk", "edge", "fog", "cloud"),
+    ("splitvlm.sdk", "splitvlm.statusview", "edge", "fog", "cloud"),
     ("splitvlm.embedded", "splitvlm.processes", "splitvlm.demo", "splitvlm.testbed",
      "splitvlm.bench", "splitvlm.cli"),
 )

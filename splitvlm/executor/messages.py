@@ -53,6 +53,8 @@ class Request:
     policies: frozenset[Policy] = frozenset()  # what the request allows to leave the edge
     fallback: bool = False  # planned, not pinned: if the next tier fails before its first
     # token, a tier with an LM and the visual tokens may answer itself (the edge sets it)
+    trace: tuple[tuple[str, str], ...] = ()  # W3C trace context (traceparent, tracestate)
+    # for the next tier, sent as call metadata (splitvlm.service.tracing)
     reuse_tokens: bool = True  # the edge may take the image's visual tokens from its own
     # cache (False: AskRequest.no_cache, compute them again)
 

@@ -31,7 +31,10 @@ def open_channel(config: ServiceConfig, target: str, expect: Tier | None = None
                  ) -> grpc.aio.Channel:
     """A channel to `target` (HOST:PORT); `expect`: the tier its certificate must name."""
     options: list[tuple[str, int | str]] = [
-        *channel_options(config), ("grpc.initial_reconnect_backoff_ms", RECONNECT_MS),
+        *channel_options(config), ("grpc.lb_policy_name", "round_robin"),  # a name with
+        # several addresses (a headless Service: dns:///splitvlm-cloud-headless:50053) is
+        # balanced over, not pinned to its first
+        ("grpc.initial_reconnect_backoff_ms", RECONNECT_MS),
         ("grpc.min_reconnect_backoff_ms", RECONNECT_MS),
         ("grpc.max_reconnect_backoff_ms", MAX_RECONNECT_MS)]
     if config.insecure:

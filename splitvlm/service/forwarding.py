@@ -95,7 +95,7 @@ class GrpcForwarder:
                                       f"tier is down ({state.name.lower()})")
         budget = self.budget_s(request)
         t0 = time.perf_counter()
-        call = self.stub.Execute(iter(chunks), timeout=timeout)
+        call = self.stub.Execute(iter(chunks), timeout=timeout, metadata=request.trace or None)
         started = False
         try:
             if timeout is None or budget < timeout:

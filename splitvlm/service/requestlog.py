@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 import grpc
 
 from splitvlm.service.errors import abort, status_for
+from splitvlm.service.telemetry import Telemetry
 
 
 @dataclass
@@ -31,6 +32,7 @@ class RequestLog:
     started: float = field(default_factory=time.perf_counter)
     fields: dict[str, object] = field(default_factory=dict)
     outcome: str = "CANCELLED"  # unless the handler says otherwise: the caller went away
+    onward: tuple[tuple[str, str], ...] = ()  # the trace context to send to the next tier
 
     def note(self, **fields: object) -> None:
         self.fields.update(fields)
@@ -44,11 +46,14 @@ class RequestLog:
 
 
 @asynccontextmanager
-async def served(context: grpc.aio.ServicerContext, trace: RequestLog,
-                 log: logging.Logger) -> AsyncIterator[RequestLog]:
+async def served(context: grpc.aio.ServicerContext, trace: RequestLog, log: logging.Logger,
+                 telemetry: Telemetry, method: str) -> AsyncIterator[RequestLog]:
     """One streaming call's frame: a failure ends the call with its status (bugs INTERNAL) and
-    is noted; the line is written however the call ends. The handler sets `trace.outcome =
-    "OK"` once the caller has what it asked for."""
+    is noted; the line is written, the call counted and its span ended however the call ends.
+    The handler sets `trace.outcome = "OK"` once the caller has what it asked for, and sends
+    `trace.onward` (the trace context) with its request to the next tier."""
+    span, trace.onward = telemetry.tracer.begin(method, context.invocation_metadata(),
+                                                request_id=trace.request_id)
     try:
         yield trace
     except Exception as exc:  # noqa: BLE001 - every failure gets its status
@@ -57,6 +62,8 @@ async def served(context: grpc.aio.ServicerContext, trace: RequestLog,
         await abort(context, exc, trace.request_id, log)
     finally:
         trace.emit(log)
+        telemetry.metrics.request(method, trace.outcome, time.perf_counter() - trace.started)
+        telemetry.tracer.end(span, trace.outcome, request_id=trace.request_id, **trace.fields)
 
 
 def _value(value: object) -> str:

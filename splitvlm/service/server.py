@@ -36,6 +36,7 @@ from splitvlm.plan.plan import TIERS
 from splitvlm.service.channels import channel_options, open_channel
 from splitvlm.service.credentials import guard, server_credentials
 from splitvlm.service.forwarding import grpc_hop
+from splitvlm.service.telemetry import Telemetry
 from splitvlm.service.tier_service import TierServicer
 from splitvlm.v1 import edge_pb2, edge_pb2_grpc, tier_pb2, tier_pb2_grpc
 
@@ -47,14 +48,18 @@ Closer = Callable[[], Awaitable[None] | None]
 @dataclass
 class TierBundle:
     """What one tier serves: its Executor (joined to the next tier), the client-facing Edge
-    servicer on the edge, and what to close when it stops (an LM engine, a channel)."""
+    servicer on the edge, what to close when it stops (an LM engine, a channel), and its
+    telemetry (started by the edge's build, which its servicer needs; else when served)."""
 
     executor: Executor
     edge: edge_pb2_grpc.EdgeServiceServicer | None = None
     on_stop: list[Closer] = field(default_factory=list)
+    telemetry: Telemetry | None = None
 
     async def close(self) -> None:
         await close_all(self.on_stop)
+        if self.telemetry is not None:
+            self.telemetry.close()
 
 
 async def close_all(closers: list[Closer]) -> None:
@@ -96,8 +101,11 @@ async def create_server(config: ServiceConfig, bundle: TierBundle
     ConfigError when it cannot listen where `config` says."""
     server = grpc.aio.server(maximum_concurrent_rpcs=config.max_concurrent_rpcs,
                              options=[*channel_options(config), ("grpc.so_reuseport", 0)])
+    if bundle.telemetry is None:
+        bundle.telemetry = Telemetry.start(config, bundle.executor)
+    telemetry = bundle.telemetry
     tier_pb2_grpc.add_TierServiceServicer_to_server(
-        TierServicer(bundle.executor, config.max_payload_bytes, guard(config)), server)
+        TierServicer(bundle.executor, config.max_payload_bytes, guard(config), telemetry), server)
     names = [tier_pb2.DESCRIPTOR.services_by_name["TierService"].full_name]
     if bundle.edge is not None:
         edge_pb2_grpc.add_EdgeServiceServicer_to_server(bundle.edge, server)

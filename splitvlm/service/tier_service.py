@@ -12,7 +12,7 @@ import grpc
 from google.protobuf.message import DecodeError
 
 from splitvlm.errors import BadRequest, SplitVLMError
-from splitvlm.executor import Executor, Request
+from splitvlm.executor import Executor, Request, ResultEvent
 from splitvlm.limits import MAX_PROBE_BYTES
 from splitvlm.service.convert import (
     event_to_pb,
@@ -23,6 +23,7 @@ from splitvlm.service.convert import (
 from splitvlm.service.errors import abort
 from splitvlm.service.forwarding import TIER_METADATA
 from splitvlm.service.requestlog import RequestLog, served
+from splitvlm.service.telemetry import Telemetry
 from splitvlm.stages import MAX_ANSWER_TOKENS
 from splitvlm.trust.identity import Guard
 from splitvlm.v1 import tier_pb2, tier_pb2_grpc, wire_pb2
@@ -72,15 +73,17 @@ async def read_request(
 
 
 class TierServicer(tier_pb2_grpc.TierServiceServicer):
-    def __init__(self, executor: Executor, max_payload_bytes: int, guard: Guard) -> None:
+    def __init__(self, executor: Executor, max_payload_bytes: int, guard: Guard,
+                 telemetry: Telemetry | None = None) -> None:
         self.executor, self.max_payload_bytes, self.guard = executor, max_payload_bytes, guard
+        self.telemetry = telemetry or Telemetry.off(executor.tier, executor)
 
     async def Execute(  # noqa: N802 - gRPC method name
         self, request_iterator: AsyncIterator[tier_pb2.ExecuteChunk],
         context: grpc.aio.ServicerContext,
     ) -> AsyncIterator[tier_pb2.ExecuteEvent]:
         trace = RequestLog(request_id_of(context), self.executor.tier.value)
-        async with served(context, trace, log):
+        async with served(context, trace, log, self.telemetry, "Execute"):
             self.guard.check_execute(context)
             # at once: the caller's connect budget waits for this
             await context.send_initial_metadata(((TIER_METADATA, self.executor.tier.value),))
@@ -88,12 +91,13 @@ class TierServicer(tier_pb2_grpc.TierServiceServicer):
                                          deadline_from(context))
             if request.request_id:
                 trace.request_id = request.request_id
-            else:
-                request = replace(request, request_id=trace.request_id)
+            request = replace(request, request_id=trace.request_id, trace=trace.onward)
             step = request.plan.step_for(self.executor.tier)
             trace.note(plan=request.plan.name, stages="relay" if step is None else
                        self.executor.graph.describe(step.start, step.stop))
             async for event in self.executor.execute(request):
+                if isinstance(event, ResultEvent):
+                    self.telemetry.metrics.result(event)
                 yield event_to_pb(event)
             trace.outcome = "OK"
 
