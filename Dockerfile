@@ -1,15 +1,15 @@
 # The tiers' images, one target each (the agent runs in the edge image):
 #
 #   deploy/base-image.sh && deploy/wheelhouse.sh          # the base (no registry) and wheels
-#   docker build --target edge -t splitvlm/edge .         # ONNX Runtime, no torch
-#   docker build --target fog -t splitvlm/fog .           # torch (CPU)
-#   docker build --target cloud -t splitvlm/cloud .
+#   docker build --target edge -t splitvlm-edge .         # ONNX Runtime, no torch
+#   docker build --target fog -t splitvlm-fog .           # torch (CPU)
+#   docker build --target cloud -t splitvlm-cloud .
 #
 # Every install is from build/wheels (--no-index): a build needs no network. The checkpoints
 # are baked in (the package's splitvlm/checkpoints); the edge's ONNX graphs are exported in a
 # torch stage and copied into the edge image. Each tier listens on 0.0.0.0:SPLITVLM_PORT and
 # is configured by SPLITVLM_* variables (docs/operations.md, "Containers").
-ARG BASE=splitvlm/base:bookworm
+ARG BASE=splitvlm-base:bookworm
 
 FROM ${BASE} AS sources
 RUN python3 -m venv /opt/venv

@@ -2,13 +2,13 @@
 # Build the base image every splitvlm image starts FROM, out of Debian packages alone:
 # no container registry is needed (none is reachable from the build machines).
 #
-#   sudo deploy/base-image.sh [TAG]        # default tag: splitvlm/base:bookworm
+#   sudo deploy/base-image.sh [TAG]        # default tag: splitvlm-base:bookworm
 #
 # Needs root, debootstrap and a Debian mirror (MIRROR, default deb.debian.org).
 # It holds Debian 12's Python 3.11 with venv, CA certificates and tini (PID 1).
 set -eu
 
-TAG=${1:-splitvlm/base:bookworm}
+TAG=${1:-splitvlm-base:bookworm}
 MIRROR=${MIRROR:-http://deb.debian.org/debian}
 SUITE=bookworm
 PACKAGES=python3,python3-venv,ca-certificates,tini

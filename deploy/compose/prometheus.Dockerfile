@@ -1,6 +1,6 @@
 # Prometheus from Debian's package, on the splitvlm base (no registry to pull prom/prometheus
 # from). Built by `docker-compose --profile metrics build`; needs a Debian mirror.
-ARG BASE=splitvlm/base:bookworm
+ARG BASE=splitvlm-base:bookworm
 FROM ${BASE}
 RUN apt-get update && apt-get install -y --no-install-recommends prometheus \
     && rm -rf /var/lib/apt/lists/* /usr/share/doc/* /usr/share/man/* \
