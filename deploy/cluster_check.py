@@ -53,14 +53,14 @@ class CheckFailed(Exception):
     """A check of the cluster did not hold; its message says which and what was seen."""
 
 
-def run(argv: list[str], capture: bool = False) -> str:
-    """Run `argv` in the repository; CheckFailed naming it (and its stderr) if it fails."""
-    done = subprocess.run(argv, cwd=ROOT, text=True,
-                          stdout=subprocess.PIPE if capture else None,
-                          stderr=subprocess.PIPE if capture else None)
+def run(argv: list[str]) -> str:
+    """Run `argv` in the repository, its output captured; CheckFailed naming it, with the end
+    of its output, if it fails."""
+    done = subprocess.run(argv, cwd=ROOT, text=True, capture_output=True)
     if done.returncode != 0:
-        raise CheckFailed(f"{' '.join(argv)} exited {done.returncode}: {done.stderr or ''}")
-    return done.stdout or ""
+        said = (done.stdout + done.stderr)[-3000:]
+        raise CheckFailed(f"{' '.join(argv)} exited {done.returncode}:\n{said}")
+    return done.stdout
 
 
 @contextmanager
@@ -73,18 +73,20 @@ def step(name: str, times: dict[str, float]) -> Iterator[None]:
 
 
 def build() -> None:
+    """The base image, the wheelhouse, the tiers' images (their output only on failure)."""
     run(["sh", "deploy/base-image.sh"])
     run(["sh", "deploy/wheelhouse.sh", f"{sys.executable} -m pip"])
     for target in TARGETS:
-        run(["docker", "build", "-q", "--target", target, "-t", f"splitvlm/{target}", "."])
+        t0 = time.perf_counter()
+        run(["docker", "build", "-q", "--target", target, "-t", f"splitvlm-{target}", "."])
+        print(f"   splitvlm-{target} built in {time.perf_counter() - t0:.0f} s")
     for target in TARGETS:
-        size = run(["docker", "image", "inspect", "-f", "{{.Size}}", f"splitvlm/{target}"],
-                   capture=True)
-        print(f"   splitvlm/{target}: {int(size) / 1e6:.0f} MB")
+        size = run(["docker", "image", "inspect", "-f", "{{.Size}}", f"splitvlm-{target}"])
+        print(f"   splitvlm-{target}: {int(size) / 1e6:.0f} MB")
 
 
 def container(service: str) -> str:
-    cid = run([*COMPOSE, "ps", "-q", service], capture=True).strip()
+    cid = run([*COMPOSE, "ps", "-q", service]).strip()
     if not cid:
         raise CheckFailed(f"no container for the {service} service")
     return cid
@@ -96,7 +98,7 @@ def wait_healthy(services: tuple[str, ...], timeout_s: float = HEALTHY_S) -> Non
     while time.monotonic() < deadline:
         for service in services:
             state[service] = run(["docker", "inspect", "-f", "{{.State.Health.Status}}",
-                                  container(service)], capture=True).strip()
+                                  container(service)]).strip()
         if all(s == "healthy" for s in state.values()):
             return
         time.sleep(1.0)
@@ -186,21 +188,34 @@ def agent_answers_a_frame() -> None:
     raise CheckFailed("the agent wrote no result for a frame within 30 s")
 
 
+def scrape(tier: str) -> dict[str, float] | None:
+    """The tier's splitvlm_* samples ("name{labels}" -> value); None without an endpoint."""
+    url = f"http://127.0.0.1:{METRICS[tier]}/metrics"
+    try:
+        with urllib.request.urlopen(url, timeout=5.0) as reply:
+            text = reply.read().decode()
+    except (urllib.error.URLError, ConnectionError) as exc:
+        print(f"   {tier}: no metrics endpoint at {url} ({exc}): skipped")
+        return None
+    samples = [line.rsplit(" ", 1) for line in text.splitlines()
+               if line.startswith("splitvlm_")]
+    return {key: float(value) for key, value in samples}
+
+
+def total(samples: dict[str, float], name: str, label: str = "") -> float:
+    return sum(v for k, v in samples.items() if k.split("{")[0] == name and label in k)
+
+
 def scrape_metrics() -> None:
-    for tier, port in METRICS.items():
-        url = f"http://127.0.0.1:{port}/metrics"
-        try:
-            with urllib.request.urlopen(url, timeout=5.0) as reply:
-                text = reply.read().decode()
-        except (urllib.error.URLError, ConnectionError) as exc:
-            print(f"   {tier}: no metrics endpoint at {url} ({exc}): skipped (metrics_port is "
-                  "configured; the tier does not serve it yet)")
+    """Every tier counted the calls it served OK (the example questions reached each)."""
+    for tier in METRICS:
+        samples = scrape(tier)
+        if samples is None:
             continue
-        samples = [line for line in text.splitlines() if line and not line.startswith("#")]
-        if not samples:
-            raise CheckFailed(f"{url} answered with no samples")
-        names = sorted({s.split("{")[0].split(" ")[0] for s in samples if "splitvlm" in s})
-        print(f"   {tier}: {len(samples)} samples at {url}; splitvlm's: {names[:8]}")
+        ok = total(samples, "splitvlm_requests_total", 'code="OK"')
+        print(f"   {tier}: {len(samples)} splitvlm samples; requests OK: {ok:.0f}")
+        if ok <= 0:
+            raise CheckFailed(f"{tier}: splitvlm_requests_total counted no OK call")
 
 
 def degraded_without_fog(credentials: Credentials) -> None:
@@ -226,6 +241,12 @@ def degraded_without_fog(credentials: Credentials) -> None:
             if not answer.degraded or not (answer.fallback or answer.plan.lm_tier is Tier.EDGE):
                 raise CheckFailed(f"with the fog killed, {question!r} was not the edge's "
                                   f"degraded answer: {answer.plan.name}")
+        samples = scrape("edge")
+        if samples is not None:
+            degraded = total(samples, "splitvlm_degraded_answers_total")
+            print(f"   edge: splitvlm_degraded_answers_total {degraded:.0f}")
+            if degraded < 8:
+                raise CheckFailed(f"8 degraded answers, the edge's metrics count {degraded}")
         run([*COMPOSE, "start", "fog"])
         wait_healthy(("fog",))
         t0 = time.monotonic()
@@ -242,7 +263,7 @@ def leftovers() -> list[str]:
     label = f"label=com.docker.compose.project={PROJECT}"
     found = []
     for kind in (["ps", "-a"], ["network", "ls"], ["volume", "ls"]):
-        ids = run(["docker", *kind, "-q", "--filter", label], capture=True).split()
+        ids = run(["docker", *kind, "-q", "--filter", label]).split()
         found += [f"{kind[0]} {i}" for i in ids]
     return found
 
@@ -279,7 +300,10 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         if not args.keep:
             with step("compose down", times):
-                subprocess.run([*COMPOSE, "down", "-v", "--remove-orphans"], cwd=ROOT)
+                down = subprocess.run([*COMPOSE, "down", "-v", "--remove-orphans"], cwd=ROOT,
+                                      text=True, capture_output=True)
+                if down.returncode != 0:
+                    print(down.stdout + down.stderr)
             left = leftovers()
             print(f"   left behind: {left or 'nothing'}")
     print(f"cluster-check passed in {time.perf_counter() - t0:.0f} s: "
