@@ -140,17 +140,25 @@ def agent_problems(docs: list[Doc], tmp: Path) -> list[str]:
 
 
 def probe_problems(docs: list[Doc]) -> list[str]:
-    """Every probe's port is one of its container's ports (by name or number)."""
+    """Every probe's port is one of its container's ports (by name or number); an exec probe
+    is `splitvlm health 127.0.0.1:PORT` on the container's gRPC port."""
     problems = []
     for w, c in _containers(docs):
         ports = {p.get("name") for p in c.get("ports", [])} | {
             p["containerPort"] for p in c.get("ports", [])}
+        grpc_port = next((p["containerPort"] for p in c.get("ports", [])
+                          if p.get("name") == "grpc"), None)
         for kind in ("startupProbe", "readinessProbe", "livenessProbe"):
             probe = c.get(kind, {})
             for action in ("grpc", "tcpSocket", "httpGet"):
                 if action in probe and probe[action]["port"] not in ports:
                     problems.append(f"{_id(w)}/{c['name']}: {kind} port "
                                     f"{probe[action]['port']!r} is not a container port")
+            command = probe.get("exec", {}).get("command")
+            if command is not None and (command[:2] != ["splitvlm", "health"]
+                                        or command[2] != f"127.0.0.1:{grpc_port}"):
+                problems.append(f"{_id(w)}/{c['name']}: {kind} runs {command}, not "
+                                f"`splitvlm health 127.0.0.1:{grpc_port}`")
     return problems
 
 
@@ -304,7 +312,10 @@ BROKEN: list[tuple[str, Callable[[list[Doc]], list[str]], str, str, Callable[[Do
     ("agent env", env_problems, "ConfigMap", "splitvlm-agent-site-a",
      lambda d: d["data"].update(SPLITVLM_AGENT_EDGES="x:1")),
     ("probe port", probe_problems, "Deployment", "splitvlm-cloud",
-     lambda d: _container(d)["livenessProbe"].update(tcpSocket={"port": 50052})),
+     lambda d: _container(d)["startupProbe"].update(tcpSocket={"port": 50052})),
+    ("health probe port", probe_problems, "Deployment", "splitvlm-cloud",
+     lambda d: _container(d)["livenessProbe"]["exec"]["command"].__setitem__(
+         2, "127.0.0.1:50052")),
     ("service selector", selector_problems, "Service", "splitvlm-cloud-headless",
      lambda d: d["spec"]["selector"].update({"app.kubernetes.io/component": "clouds"})),
     ("target port", selector_problems, "Service", "splitvlm-fog-site-a",
