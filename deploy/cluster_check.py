@@ -4,7 +4,8 @@
 
 1. builds the base image (deploy/base-image.sh), the wheelhouse and the edge, fog and cloud
    images (the Dockerfile's targets);
-2. `docker-compose up -d` and waits until every service is healthy;
+2. checks that torch cannot be imported in the edge's image (and the edge's runtime can);
+   `docker-compose up -d` and waits until every service is healthy;
 3. asks examples/*'s questions (examples/examples.json, as `splitvlm demo` does) through the
    SDK from the host, with TLS and the site's client token: every answer must equal the one
    `splitvlm demo`'s in-process cluster gives under the same plan;
@@ -83,6 +84,16 @@ def build() -> None:
     for target in TARGETS:
         size = run(["docker", "image", "inspect", "-f", "{{.Size}}", f"splitvlm-{target}"])
         print(f"   splitvlm-{target}: {int(size) / 1e6:.0f} MB")
+
+
+def edge_has_no_torch() -> None:
+    """In the edge's image, torch does not import and the edge's runtime does."""
+    probe = ("import importlib.util, edge.server, splitvlm.runtime.ort; "
+             "print(importlib.util.find_spec('torch') is None)")
+    said = run(["docker", "run", "--rm", "--entrypoint", "python", "splitvlm-edge", "-c",
+                probe]).strip()
+    if said != "True":
+        raise CheckFailed(f"the edge image can import torch ({said!r})")
 
 
 def container(service: str) -> str:
@@ -280,6 +291,8 @@ def main(argv: list[str] | None = None) -> int:
         if not args.no_build:
             with step("build images", times):
                 build()
+        with step("edge image without torch", times):
+            edge_has_no_torch()
         with step("compose up, healthy", times):
             run([*COMPOSE, "up", "-d"])
             wait_healthy(SERVICES)
