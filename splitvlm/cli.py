@@ -163,7 +163,8 @@ def _status(args: argparse.Namespace) -> int:
 
     if args.interval <= 0:
         raise ConfigError(f"--interval {args.interval}: must be > 0 seconds")
-    return watch(args.edge, _credentials(args), args.interval, args.once)
+    return watch(args.edge, _credentials(args), args.interval, args.once,
+                 metrics=args.metrics)
 
 
 def _certs(args: argparse.Namespace) -> int:
@@ -335,6 +336,8 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--once", action="store_true",
                    help="print one frame and exit (1 if the edge's Status failed)")
     s.add_argument("--interval", type=float, default=2.0, help="seconds between frames")
+    s.add_argument("--metrics", default="", help="http://HOST:PORT of the edge's Prometheus "
+                   "endpoint (its metrics_port): adds the plans it ran recently")
     _credential_options(s)
     s.set_defaults(func=_status)
 

@@ -8,16 +8,20 @@ the fog's as the edge last saw it (at most 1 s old), which nests the cloud's, wi
 estimate of its link to the next. The edge's health is its `grpc.health.v1` answer; a fog or
 cloud is "up" when the tier before it got its status, "unreachable" when it did not. `batch` is
 the LM engine's mean decode batch since it started (its start-up profile included). Recent
-plans are not in `TierStatus`: every answer carries its own plan (`splitvlm ask --json`), and
-every tier logs one line per request with it.
+plans are not in `TierStatus`; with `--metrics URL` (the edge's Prometheus endpoint, its
+`metrics_port`) the frame adds the plans the edge ran since the previous frame (the first
+frame: since it started) and its degraded answers, from `splitvlm_plans_total`.
 """
 
 from __future__ import annotations
 
 import sys
 import time
+import urllib.error
+import urllib.request
+from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import TextIO
 
 import grpc
@@ -30,8 +34,9 @@ from splitvlm.service.convert import status_from_pb
 from splitvlm.v1 import tier_pb2, tier_pb2_grpc
 
 CLEAR = "\x1b[H\x1b[2J"  # cursor home, clear screen (ANSI), before each frame on a TTY
-NO_PLANS = ("recent plans: not in TierService.Status; each answer carries its plan "
-            "(`splitvlm ask --json`) and every tier logs it per request")
+NO_PLANS = ("recent plans: give --metrics http://EDGE:METRICS_PORT (the edge's metrics_port); "
+            "each answer also carries its plan and every tier logs it per request")
+PlanCounts = Counter[tuple[str, str]]  # (plan, lm) -> requests
 
 
 @dataclass(frozen=True)
@@ -43,6 +48,30 @@ class Snapshot:
     status: TierStatus | None  # None: the edge's Status failed (`error` says why)
     error: str = ""
     at: float = 0.0  # time.time() of the refresh
+    plans: PlanCounts | None = None  # the edge's plans so far (None: no --metrics)
+    degraded: float = 0.0  # the edge's degraded answers so far
+    since: PlanCounts = field(default_factory=Counter)  # the plans at the previous frame
+    plans_error: str = ""  # why --metrics gave no plans
+
+
+def fetch_plans(url: str, timeout_s: float = 2.0) -> tuple[PlanCounts | None, float, str]:
+    """(plans by (plan, lm), degraded answers, "" or why not) from the edge's /metrics."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    try:
+        with urllib.request.urlopen(url.rstrip("/") + "/metrics", timeout=timeout_s) as reply:
+            text = reply.read()
+    except (urllib.error.URLError, OSError, ValueError) as exc:
+        return None, 0.0, f"{url}: {exc}"
+    plans: PlanCounts = Counter()
+    degraded = 0.0
+    for family in text_string_to_metric_families(text.decode()):
+        for s in family.samples:
+            if s.name == "splitvlm_plans_total":
+                plans[(s.labels["plan"], s.labels["lm"])] += int(s.value)
+            elif s.name == "splitvlm_degraded_answers_total":
+                degraded += s.value
+    return plans, degraded, ""
 
 
 def fetch(channel: grpc.Channel, target: str, timeout_s: float = 2.0) -> Snapshot:
@@ -117,7 +146,7 @@ def render(snapshot: Snapshot) -> str:
         lines.append(_tier_row(Tier.EDGE, None, snapshot.health))
         lines.append(f"  the edge's Status failed: {snapshot.error}")
         lines += [_tier_row(t, None, "unknown") for t in TIERS[1:]]
-        return "\n".join(lines) + "\n"
+        return "\n".join([*lines, *_plan_rows(snapshot)]) + "\n"
     chain = _chain(snapshot.status)
     links = []
     for tier in TIERS:
@@ -130,20 +159,38 @@ def render(snapshot: Snapshot) -> str:
         lines.append(_tier_row(tier, chain.get(tier), health))
         if tier in chain and tier is not Tier.CLOUD:
             links.append(_link_row(tier, TIERS[tier.order + 1], chain[tier].next_link))
-    return "\n".join([*lines, *links, NO_PLANS]) + "\n"
+    return "\n".join([*lines, *links, *_plan_rows(snapshot)]) + "\n"
+
+
+def _plan_rows(snapshot: Snapshot) -> list[str]:
+    if snapshot.plans is None:
+        return [f"recent plans: {snapshot.plans_error}" if snapshot.plans_error else NO_PLANS]
+    recent = snapshot.plans - snapshot.since  # Counter subtraction keeps the positive counts
+    when = "since the last frame" if snapshot.since else "since the edge started"
+    rows = [f"plans {when}: {sum(recent.values())}; degraded answers so far: "
+            f"{snapshot.degraded:.0f}"]
+    rows += [f"  {n:6d}  {plan}  (LM: {lm})" for (plan, lm), n in recent.most_common(6)]
+    return rows
 
 
 def watch(target: str, credentials: Credentials | None, interval_s: float = 2.0,
           once: bool = False, out: TextIO | None = None,
-          sleep: Callable[[float], None] = time.sleep) -> int:
+          sleep: Callable[[float], None] = time.sleep, metrics: str = "") -> int:
     """Render a frame every `interval_s` (clearing a TTY first) until interrupted; with
-    `once`, one frame, and exit status 1 if the edge's Status failed. `out`: stdout."""
+    `once`, one frame, and exit status 1 if the edge's Status failed. `out`: stdout;
+    `metrics`: the edge's Prometheus endpoint, for its recent plans."""
     out = sys.stdout if out is None else out
     clear = CLEAR if out.isatty() and not once else ""
+    since: PlanCounts = Counter()
     with Client(target, credentials) as client:  # the SDK's channel: TLS and token as `ask`
         try:
             while True:
                 snapshot = fetch(client.channel, target)
+                if metrics:
+                    plans, degraded, why = fetch_plans(metrics)
+                    snapshot = replace(snapshot, plans=plans, degraded=degraded, since=since,
+                                       plans_error=why)
+                    since = plans or since
                 out.write(clear + render(snapshot))
                 out.flush()
                 if once:

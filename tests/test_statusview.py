@@ -62,3 +62,35 @@ def test_a_fog_the_edge_cannot_reach_is_unreachable() -> None:
     assert rows["edge"][2:6] == ["2", "1", "3", "2.50"]
     assert rows["fog"][1] == "unreachable" and rows["cloud"][1] == "unknown"
     assert "20.0 Mbit/s" in render(Snapshot("e:1", "SERVING", edge))
+
+
+def test_recent_plans_come_from_the_edges_metrics() -> None:
+    from collections import Counter
+
+    from prometheus_client import CollectorRegistry, start_http_server
+    from prometheus_client import Counter as PromCounter
+
+    from splitvlm.statusview import fetch_plans
+
+    registry = CollectorRegistry()
+    plans = PromCounter("splitvlm_plans", "", ["tier", "plan", "lm"], registry=registry)
+    degraded = PromCounter("splitvlm_degraded_answers", "", ["tier"], registry=registry)
+    server, thread = start_http_server(0, "127.0.0.1", registry=registry)
+    try:
+        url = f"http://127.0.0.1:{server.server_port}"
+        plans.labels("edge", "edge-only", "edge").inc(3)
+        plans.labels("edge", "fog-all", "fog").inc(2)
+        first, _, why = fetch_plans(url)
+        assert why == "" and first == Counter({("edge-only", "edge"): 3, ("fog-all", "fog"): 2})
+        plans.labels("edge", "fog-all", "fog").inc(4)
+        degraded.labels("edge").inc(1)
+        second, dead, _ = fetch_plans(url)
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
+    assert second is not None and dead == 1
+    frame = render(Snapshot("e:1", "SERVING", None, "down", 0.0, second, dead, first))
+    assert "plans since the last frame: 4; degraded answers so far: 1" in frame
+    assert "fog-all  (LM: fog)" in frame and "edge-only" not in frame
+    assert fetch_plans("http://127.0.0.1:9")[0] is None  # nothing listens: said, not raised
