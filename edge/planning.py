@@ -38,7 +38,9 @@ from splitvlm.plan.request import PlanRequest
 from splitvlm.stages import StageGraph
 
 REFRESH_S = 2.0
-DOWN_REFRESH_S = 0.5  # while the fog is unreachable: how soon its return is noticed
+DOWN_REFRESH_S = 0.5  # while a tier is unreachable: how soon its return is noticed
+VERIFY_S = 0.25  # a tier suspected down gets this long to answer a Status before it is
+# planned around (a live but busy tier can miss the fallback budget of a few milliseconds)
 AUTO, AUTO_FIXED = "auto", "auto:fixed"  # the planner's choice; the same without cascades
 ACCURACY_FILE = "accuracy.json"
 CALIBRATION_FILE = "calibration.json"
@@ -67,6 +69,8 @@ class EdgePlanner:
         self.edge_precision = edge_precision
         self._refreshed = -math.inf
         self._task: asyncio.Task[None] | None = None
+        self._verify: asyncio.Task[None] | None = None
+        self._watch: asyncio.Task[None] | None = None
 
     @classmethod
     async def create(cls, graph: StageGraph, own_profile: ProfileReport,
@@ -136,11 +140,43 @@ class EdgePlanner:
         decision = self.planner.plan(request, cascades=name != AUTO_FIXED)
         return decision.plan, decision.explain()
 
-    def unreachable(self, tier: Tier) -> None:
+    def unreachable(self, tier: Tier, suspected: bool = False) -> None:
         """`tier` did not answer: the link to it is down until a status, probe or transfer
-        sees it again (the background refresh every REFRESH_S is the half-open probe)."""
-        if tier is not Tier.EDGE:
-            self.links[crossed(Tier.EDGE, tier)[-1]].observe_failure()
+        sees it again; the half-open probe is a refresh every DOWN_REFRESH_S, with requests or
+        without. A `suspected` tier (silent past the short fallback budget only) is asked for
+        its status first, and planned around only if it does not answer within VERIFY_S."""
+        if tier is Tier.EDGE:
+            return
+        loop = asyncio.get_running_loop()
+        if suspected:
+            if self._verify is None or self._verify.done():
+                self._verify = loop.create_task(self._confirm(tier))
+            return
+        self.links[crossed(Tier.EDGE, tier)[-1]].observe_failure()
+        if self._watch is None or self._watch.done():
+            self._watch = loop.create_task(self._until_reachable())
+
+    async def _confirm(self, tier: Tier) -> None:
+        status = None
+        if self.downstream is not None:
+            try:
+                status = await asyncio.wait_for(self.downstream.status(0.0), VERIFY_S)
+            except TimeoutError:
+                status = None
+        if status is None or (tier is Tier.CLOUD and status.downstream is None):
+            self.unreachable(tier)
+
+    async def _until_reachable(self) -> None:
+        """Refresh every DOWN_REFRESH_S until every tier is reachable again."""
+        while not all(self.links.reachable(t) for t in TIERS):
+            await asyncio.sleep(DOWN_REFRESH_S)
+            await self.refresh()
+
+    async def close(self) -> None:
+        for task in (self._task, self._verify, self._watch):
+            if task is not None and not task.done():
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
 
     def reachable(self, tier: Tier) -> bool:
         return self.links.reachable(tier)

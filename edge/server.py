@@ -34,4 +34,4 @@ async def build(config: ServiceConfig, next_hop: NextHop | None) -> TierBundle:
     return TierBundle(executor, EdgeServicer(executor, planner, EdgeL1(),
                                              config.max_payload_bytes, guard(config),
                                              Admission(config.max_inflight), telemetry),
-                      telemetry=telemetry)
+                      on_stop=[planner.close], telemetry=telemetry)

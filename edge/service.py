@@ -83,8 +83,9 @@ class EdgeBrain(Protocol):
     def record(self, plan: Plan, result: ResultEvent, latency_s: float,
                image_mpix: float | None) -> None: ...
 
-    def unreachable(self, tier: Tier) -> None:
-        """`tier` did not answer: plan around it until it is seen again."""
+    def unreachable(self, tier: Tier, suspected: bool = False) -> None:
+        """`tier` did not answer: plan around it until it is seen again (`suspected`: once its
+        status confirms it)."""
         ...
 
     def reachable(self, tier: Tier) -> bool:
@@ -240,7 +241,7 @@ class EdgeServicer(edge_pb2_grpc.EdgeServiceServicer):
         degraded = result.fallback is not None or (
             plan.lm_tier is Tier.EDGE and not self.brain.reachable(Tier.FOG))
         if result.fallback is not None:  # the edge's LM answered: learn it as edge-only
-            self.brain.unreachable(Tier(result.fallback.tier))
+            self.brain.unreachable(Tier(result.fallback.tier), result.fallback.suspected)
             ran = Plan((Step(Tier.EDGE, 0, self.graph.n_stages, plan.steps[0].precision),),
                        (), "edge-only (fallback)")
             trace.note(fallback=result.fallback.tier)

@@ -134,11 +134,14 @@ class NotAvailable(SplitVLMError):
 
 class TierUnavailable(NotAvailable):
     """A named tier did not answer (refused, reset, or silent past the connect budget) before
-    the request reached it. The edge plans around it; `tier` is its name."""
+    the request reached it. The edge plans around it; `tier` is its name. `suspected`: it was
+    only silent past the short fallback budget, which a busy but live tier can miss; the edge
+    asks for its status before planning around it."""
 
-    def __init__(self, tier: str, message: str) -> None:
+    def __init__(self, tier: str, message: str, suspected: bool = False) -> None:
         super().__init__(message)
         self.tier = tier
+        self.suspected = suspected
 
 
 class DeadlineExceeded(SplitVLMError):

@@ -104,7 +104,8 @@ class GrpcForwarder:
                 except TimeoutError:
                     call.cancel()
                     raise TierUnavailable(self.tier.value, f"the {self.tier} tier did not "
-                                          f"answer within {budget * 1e3:.0f} ms") from None
+                                          f"answer within {budget * 1e3:.0f} ms",
+                                          suspected=budget < self.connect_budget_s()) from None
                 self._accept.update(time.perf_counter() - t0)
             async for msg in call:
                 started = True

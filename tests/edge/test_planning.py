@@ -99,3 +99,30 @@ async def test_a_measured_request_is_learnt() -> None:
     fog = p.planner.cost.load.load(Tier.FOG)
     assert (fog.queue_depth, fog.active) == (9, 4)  # the answering tier's load, as reported
     assert p.planner.cost.profile.overhead_s == pytest.approx(0.8 - 0.092 - 0.004)
+
+
+async def test_a_suspected_fog_is_planned_around_only_if_its_status_fails() -> None:
+    """Silent past the short fallback budget only: a live fog answers its Status and stays;
+    one that does not is planned around, and seen again by the background refresh."""
+    import asyncio
+
+    from edge.planning import VERIFY_S
+
+    live = await planner(FOG_STATUS, LinkEstimate(1e9, 1e-3))
+    live.unreachable(Tier.FOG, suspected=True)
+    await asyncio.sleep(2 * VERIFY_S)
+    assert live.links[Link.EDGE_FOG].reachable
+    await live.close()
+
+    hop = ScriptedHop(never, FOG_STATUS, LinkEstimate(1e9, 1e-3))  # type: ignore[arg-type]
+    gone = await EdgePlanner.create(GRAPH, report(Tier.EDGE, 5e-3, (Precision.FP32,
+                                                                    Precision.INT8)),
+                                    ACCURACY, hop, Precision.INT8)
+    hop._status = None  # the fog stops answering
+    gone.unreachable(Tier.FOG, suspected=True)
+    await asyncio.sleep(2 * VERIFY_S)
+    assert not gone.links[Link.EDGE_FOG].reachable
+    hop._status = FOG_STATUS  # back: the half-open refresh sees it without a request
+    await asyncio.sleep(1.5)
+    assert gone.links[Link.EDGE_FOG].reachable
+    await gone.close()

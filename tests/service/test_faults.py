@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from edge.planning import VERIFY_S
 from splitvlm.plan.plan import Tier
 from splitvlm.processes import TierProcess, start_tier
 from splitvlm.sdk import Client, TierUnavailable
@@ -88,6 +89,7 @@ def test_a_frozen_fog_is_left_within_the_connect_budget_then_used_again(
             seconds, lm, why = timed_ask(client, image)
             assert lm == Tier.EDGE.value and "did not answer within" in why  # fallback budget
             assert seconds < NO_WAIT_S  # the connect budget, not the deadline
+            time.sleep(2 * VERIFY_S)  # suspected: its Status, unanswered, confirms it
             seconds, lm, why = timed_ask(client, image)  # planned around it from the start
             assert lm == Tier.EDGE.value and "did not answer" not in why
         finally:
