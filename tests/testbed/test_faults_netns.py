@@ -107,9 +107,13 @@ def test_a_slow_cloud_ends_within_the_deadline(bed: TierBed) -> None:
     try:
         for task in os.listdir(f"/proc/{cloud}/task"):
             (group / "tasks").write_text(task)
-        outcomes = [ask(bed.client, plan="edge-vision+cloud-lm")[1] for _ in range(2)]
-        outcomes += answers(bed.client, 2)  # planned: the edge learns the cloud is slow
-        assert all(o.startswith("a ") or o == "DeadlineExceeded" for o in outcomes), outcomes
+        pinned = [ask(bed.client, plan="edge-vision+cloud-lm")[1] for _ in range(2)]
+        # an answer, late or not; its deadline; or, once the cloud is too slow to accept a call
+        # within the connect budget, UNAVAILABLE naming it (a pinned plan fails fast)
+        assert all(o.startswith("a ") or o in ("DeadlineExceeded", "TierUnavailable")
+                   for o in pinned), pinned
+        planned = answers(bed.client, 2)  # placed by the planner: answered
+        assert all(o.startswith("a ") for o in planned), planned
     finally:
         for task in (group / "tasks").read_text().split():
             (root / "tasks").write_text(task)
