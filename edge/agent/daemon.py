@@ -288,9 +288,13 @@ class Agent:
 
     async def _work(self, runner: SourceRunner) -> None:
         while (item := await runner.ring.get()) is not None:
-            accepted = item if isinstance(item, Accepted) else self._accept(runner, item)
-            if accepted is not None:
-                await self._answer_frame(runner, accepted)
+            try:
+                accepted = item if isinstance(item, Accepted) else self._accept(runner, item)
+                if accepted is not None:
+                    await self._answer_frame(runner, accepted)
+            except Exception:  # a bug must not stop the source: what was journaled stays
+                log.exception("source %s: a frame failed; the next one is taken",
+                              runner.config.name)
 
     async def _answer_frame(self, runner: SourceRunner, accepted: Accepted) -> None:
         encoded = False
@@ -359,17 +363,26 @@ class Agent:
         """Questions accepted before the last stop, asked in the order they came."""
         for job in jobs:
             runner = self.sources.get(job.source)
-            config = runner.config if runner is not None else None
             frame = Frame(job.source, job.seq, np.empty((0, 0, 3), np.uint8),
                           job.captured_unix_s)
-            if config is None:
+            if runner is not None:
+                config = runner.config
+            else:
                 log.warning("source %s is no longer configured: asking its accepted frame "
                             "%d with the planner's defaults", job.source, job.seq)
-                config = SourceConfig(job.source, "grpc", (job.question,))
+                config = SourceConfig(job.source, "grpc", ("describe the image",))
             await self._answer(config, job.id, job.question, job.png, frame, job.reused)
 
     async def _confirmer(self) -> None:
         """Degraded answers of confirm_upstream sources, asked again once a fog answers."""
+        while True:
+            try:
+                await self._confirm_some()
+            except Exception:  # a bug must not end confirmation: the jobs stay on disk
+                log.exception("confirming degraded answers failed; trying again")
+                await asyncio.sleep(CONFIRM_EVERY_S)
+
+    async def _confirm_some(self) -> None:
         while True:
             if self.journal.count("confirm") == 0:
                 self._upstream_back.clear()
