@@ -25,11 +25,11 @@ from dataclasses import dataclass, field, replace
 from typing import TextIO
 
 import grpc
-from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from splitvlm.executor.status import LinkEstimate, TierStatus
 from splitvlm.plan.plan import TIERS, Tier
 from splitvlm.sdk import Client, Credentials
+from splitvlm.sdk.health import check
 from splitvlm.service.convert import status_from_pb
 from splitvlm.v1 import tier_pb2, tier_pb2_grpc
 
@@ -77,12 +77,7 @@ def fetch_plans(url: str, timeout_s: float = 2.0) -> tuple[PlanCounts | None, fl
 def fetch(channel: grpc.Channel, target: str, timeout_s: float = 2.0) -> Snapshot:
     """The health and Status of the edge at `target`, over `channel`."""
     at = time.time()
-    try:
-        reply = health_pb2_grpc.HealthStub(channel).Check(
-            health_pb2.HealthCheckRequest(service=""), timeout=timeout_s)
-        health = health_pb2.HealthCheckResponse.ServingStatus.Name(reply.status)
-    except grpc.RpcError as exc:
-        health = exc.code().name if isinstance(exc, grpc.Call) else "UNKNOWN"
+    health = check(channel, timeout_s).split(":")[0]  # the column: SERVING, UNAVAILABLE, ...
     try:
         msg = tier_pb2_grpc.TierServiceStub(channel).Status(
             tier_pb2.StatusRequest(), timeout=timeout_s)

@@ -16,21 +16,19 @@ tried again; one that cannot succeed (a question the edge refuses) gives a resul
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
-import time
 from collections.abc import Coroutine
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from google.protobuf.json_format import MessageToDict
 
 from edge.agent.config import EVERY_SCENE, AgentConfig, SourceConfig
 from edge.agent.frames import Frame, Ring
 from edge.agent.journal import Job, Journal, JournalFull
 from edge.agent.nearby import KeyFrame, KeyFrames
+from edge.agent.results import Counters, Results, fill
 from edge.agent.sources import source_for
 from splitvlm.data.camera import encode_image
 from splitvlm.errors import (
@@ -52,23 +50,7 @@ RETRYABLE = (NotAvailable, Overloaded, DeadlineExceeded, FailedPrecondition, Dat
 RETRY_FIRST_S, RETRY_MAX_S = 0.1, 2.0  # backoff between tries of a failing ask
 CONFIRM_EVERY_S = 1.0  # how often the confirmer tries the oldest degraded answer
 CONFIRM_PRESET = "most-accurate"  # a confirmation wants an upstream LM
-SUBSCRIBER_QUEUE = 1024  # results a slow subscriber may be behind; older ones are dropped
 STATS_EVERY_S = 10.0  # one logfmt line per source this often (when it moved)
-
-
-@dataclass
-class Counters:
-    seen: int = 0
-    skipped: int = 0
-    dropped: int = 0
-    refused: int = 0
-    accepted: int = 0
-    reused: int = 0
-    encoded: int = 0
-    answered: int = 0
-    degraded: int = 0
-    confirmed: int = 0
-    errors: int = 0
 
 
 @dataclass
@@ -93,30 +75,14 @@ class SourceRunner:
     workers: list[asyncio.Task[None]] = field(default_factory=list)
 
 
-class Subscriber:
-    def __init__(self, sources: frozenset[str]) -> None:
-        self.sources = sources
-        self.queue: asyncio.Queue[agent_pb2.AgentResult] = asyncio.Queue(SUBSCRIBER_QUEUE)
-        self.dropped = 0
-
-    def offer(self, result: agent_pb2.AgentResult) -> None:
-        if self.sources and result.source not in self.sources:
-            return
-        if self.queue.full():  # a slow reader loses its oldest results, not the agent
-            self.queue.get_nowait()
-            self.dropped += 1
-        self.queue.put_nowait(result)
-
-
 class Agent:
     def __init__(self, config: AgentConfig, client: AsyncClient, journal: Journal,
                  graph: StageGraph) -> None:
         self.config, self.client, self.journal, self.graph = config, client, journal, graph
         self.sources: dict[str, SourceRunner] = {}
-        self.subscribers: set[Subscriber] = set()
+        self.results = Results(config.results_file)
         self.stopping = False
         self._tasks: set[asyncio.Task[None]] = set()
-        self._sink = open(config.results_file, "a") if config.results_file else None  # noqa: SIM115
         self._upstream_back = asyncio.Event()
 
     # --- lifecycle --------------------------------------------------------------------------
@@ -211,8 +177,7 @@ class Agent:
         if left or pending:
             log.warning("stopped with %d question(s) on disk: they are answered after the "
                         "next start", pending)
-        if self._sink is not None:
-            self._sink.close()
+        self.results.close()
 
     # --- frames in ----------------------------------------------------------------------------
 
@@ -318,10 +283,10 @@ class Agent:
         except SplitVLMError as exc:  # it cannot be answered: say so, do not ask forever
             result.error = f"{type(exc).__name__}: {exc}"
             counters.errors += 1
-            self._deliver(result)
+            self.results.deliver(result)
             self.journal.answered(job_id)
             return False
-        self._fill(result, answer)
+        fill(result, answer, self.graph)
         counters.answered += 1
         counters.degraded += answer.degraded
         if answer.degraded and config.confirm_upstream:
@@ -330,7 +295,7 @@ class Agent:
             self.journal.answered(job_id)
         if not answer.degraded:
             self._upstream_back.set()
-        self._deliver(result)
+        self.results.deliver(result)
         return result.encoded
 
     async def _ask(self, png: bytes, question: str, plan: str, preset: str,
@@ -347,13 +312,6 @@ class Agent:
                 log.warning("asking again in %.1f s: %s", wait, exc)
             await asyncio.sleep(wait)
             wait = min(2 * wait, RETRY_MAX_S)
-
-    def _fill(self, result: agent_pb2.AgentResult, answer: Answer) -> None:
-        graph = self.graph
-        result.text, result.degraded = answer.text, answer.degraded
-        result.encoded = any(t.start < graph.prefill and t.stop > graph.patch_embed
-                             for t in answer.timings)
-        result.plan, result.request_id = answer.plan.name, answer.request_id
 
     def _counters(self, source: str) -> Counters:
         runner = self.sources.get(source)
@@ -409,10 +367,10 @@ class Agent:
         result = agent_pb2.AgentResult(source=job.source, frame=job.seq, question=job.question,
                                        confirmed=True, reused=job.reused,
                                        captured_unix_s=job.captured_unix_s)
-        self._fill(result, answer)
+        fill(result, answer, self.graph)
         self.journal.answered(job.id)
         self._counters(job.source).confirmed += 1
-        self._deliver(result)
+        self.results.deliver(result)
         return True
 
     async def _log_stats(self) -> None:
@@ -428,19 +386,6 @@ class Agent:
                              len(self.journal) - self.journal.count("confirm"),
                              self.journal.count("confirm"))
                 last[name] = now
-
-    # --- results out --------------------------------------------------------------------------
-
-    def _deliver(self, result: agent_pb2.AgentResult) -> None:
-        result.answered_unix_s = time.time()
-        result.latency_s = result.answered_unix_s - result.captured_unix_s
-        for subscriber in list(self.subscribers):
-            subscriber.offer(result)
-        if self._sink is not None:
-            doc = MessageToDict(result, preserving_proto_field_name=True,
-                                always_print_fields_with_no_presence=True)
-            self._sink.write(json.dumps(doc, sort_keys=True) + "\n")
-            self._sink.flush()
 
     def status(self) -> agent_pb2.AgentStatus:
         return agent_pb2.AgentStatus(

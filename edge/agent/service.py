@@ -9,7 +9,8 @@ from collections.abc import AsyncIterator
 
 import grpc
 
-from edge.agent.daemon import Agent, Subscriber
+from edge.agent.daemon import Agent
+from edge.agent.results import Subscriber
 from splitvlm.data.camera import decode_for_model
 from splitvlm.errors import BadRequest, SplitVLMError
 from splitvlm.service.errors import abort
@@ -56,12 +57,13 @@ class AgentServicer(agent_pb2_grpc.AgentServiceServicer):
         self, request: agent_pb2.SubscribeRequest, context: grpc.aio.ServicerContext,
     ) -> AsyncIterator[agent_pb2.AgentResult]:
         subscriber = Subscriber(frozenset(request.sources))
-        self.agent.subscribers.add(subscriber)
+        self.agent.results.subscribers.add(subscriber)
+        await context.send_initial_metadata(())  # subscribed: a client may wait for this
         try:
             while True:
                 yield await subscriber.queue.get()
         finally:
-            self.agent.subscribers.discard(subscriber)
+            self.agent.results.subscribers.discard(subscriber)
             if subscriber.dropped:
                 log.warning("a subscriber fell behind and lost %d result(s)",
                             subscriber.dropped)

@@ -49,6 +49,7 @@ from typing import Any
 import grpc
 import numpy as np
 
+from splitvlm.bench.agent_render import plot, render
 from splitvlm.checkpoints import CHECKPOINT_DIR
 from splitvlm.data.camera import encode_image
 from splitvlm.data.questions import ask
@@ -57,6 +58,7 @@ from splitvlm.data.video import moving_scenes, write_video
 from splitvlm.processes import TierProcess, start_agent, start_tier
 from splitvlm.v1 import agent_pb2, agent_pb2_grpc
 
+__all__ = ["plot", "render", "run"]  # splitvlm bench's interface (render, plot: agent_render)
 QUESTION = "describe the image"
 FAST = 8  # the ring's phase plays the video at this many times its rate
 TARGETS = {"outage_latency_ratio": 2.0, "recovery_s": 3.0, "static_encoded_ratio": 0.05,
@@ -131,16 +133,19 @@ class AgentRun:
 
 
 def _single_frames(run: AgentRun, source: str, images: list[bytes]) -> list[float]:
-    """Each image alone: submitted, answered, then the next; camera-to-answer seconds."""
-    def answered() -> int:
-        return next(s.answered + s.errors for s in run.status().sources if s.name == source)
-
-    for image in images:
-        before = answered()
-        run.stub.SubmitFrame(iter([agent_pb2.Frame(source=source, image=image)]), timeout=30)
-        while answered() == before:
-            time.sleep(0.002)
-    return [float(r["latency_s"]) for r in run.results() if r["source"] == source]
+    """Each image alone: submitted, answered, then the next; camera-to-answer seconds. The
+    answer is awaited on a Subscribe stream (no polling beside the frame being measured)."""
+    stream = run.stub.Subscribe(agent_pb2.SubscribeRequest(sources=[source]))
+    stream.initial_metadata()  # subscribed
+    try:
+        seconds = []
+        for image in images:
+            run.stub.SubmitFrame(iter([agent_pb2.Frame(source=source, image=image)]),
+                                 timeout=30)
+            seconds.append(next(stream).latency_s)
+        return seconds
+    finally:
+        stream.cancel()
 
 
 def _caption(scene: Scene) -> str:
@@ -198,7 +203,7 @@ def run(extra: list[str]) -> dict[str, Any]:
             "name": "edge-only", "kind": "grpc", "questions": [QUESTION], "plan": "edge-only"}])
         try:
             _single_frames(base, "planned", probes[:3])  # warm
-            single = _single_frames(base, "planned", probes)[3:]
+            single = _single_frames(base, "planned", probes)
             edge_only = _single_frames(base, "edge-only", probes)
         finally:
             base.stop()
@@ -339,64 +344,3 @@ def _report(args: argparse.Namespace, status: agent_pb2.AgentStatus,
                    and same == len(common) > 0),
         "p95_vs_single": out["p95_vs_single"] <= TARGETS["p95_vs_single"]}
     return out
-
-
-def render(result: dict[str, Any]) -> str:
-    r, s = result, result["static"]
-    lines = [
-        f"video: {r['frames_seen']} frames seen at {r['arrival_fps']} fps, "
-        f"{r['frames_accepted']} asked about ({r['served_fps']:.1f}/s), "
-        f"{r['frames_dropped']} dropped by the ring, {r['frames_encoded']} encoded, "
-        f"{r['frames_reused']} reused; {r['answers']} answers, {r['unanswered']} unanswered",
-        f"baselines (same run): single frame {r['single_frame_ms']:.1f} ms, edge-only "
-        f"{r['edge_only_ms']:.1f} ms",
-    ]
-    for name, p in r["phases"].items():
-        lines.append(f"  {name:7s} {p['answers']:5d} answers  p50 {p['p50_ms']:7.1f} ms  "
-                     f"p95 {p['p95_ms']:7.1f} ms  max {p['max_ms']:7.1f} ms  degraded "
-                     f"{p['degraded_share']:.2f}  accuracy {p['accuracy']:.3f}")
-    u = r["fast"]
-    lines += [
-        f"outage: worst degraded answer / its frame's edge-only latency = "
-        f"{r['outage_latency_ratio']:.2f} (target <= 2; p99 {r['outage_ratio_p99']:.2f}, "
-        f"{r['outage_over_2x']} of {r['outage_degraded']} over 2x); worst / median edge-only "
-        f"probe {r['outage_worst_vs_median']:.2f}",
-        f"recovery: first non-degraded answer {r['recovery_s']:.2f} s after the fog's return "
-        "(target <= 3)",
-        f"ring, 8x rate: {u['arrival_fps']:.0f} frames/s in, {u['served_fps']:.0f}/s served, "
-        f"{u['dropped']} dropped; p95 {u['p95_ms']:.1f} ms / single frame = "
-        f"{r['p95_vs_single']:.2f} (target <= 2)",
-        f"static scene: encoded/seen {s['encoded_with_reuse']}/{s['seen']} = "
-        f"{r['static_encoded_ratio']:.3f} (target <= 0.05) against {s['encoded_every_frame']} "
-        f"encoding every frame; same answers on {s['same_answers']}/{s['frames_compared']}; "
-        f"accuracy {s['accuracy_with_reuse']:.3f} reusing, {s['accuracy_every_frame']:.3f} "
-        "encoding every frame",
-        f"targets met: {r['targets_met']}",
-    ]
-    return "\n".join(lines)
-
-
-def plot(result: dict[str, Any], path: str) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    series = result["series"]
-    fig, ax = plt.subplots(figsize=(8, 3.5))
-    for degraded, color, label in ((False, "tab:blue", "answered upstream or by plan"),
-                                   (True, "tab:red", "degraded (edge LM, no fog)")):
-        xs = [t for t, _, d in series if d is degraded]
-        ys = [1e3 * lat for _, lat, d in series if d is degraded]
-        if xs:
-            ax.scatter(xs, ys, s=4, color=color, label=label)
-    ax.axvline(result["fog_killed_s"], color="black", linestyle="--", linewidth=1)
-    ax.axvline(result["fog_back_s"], color="black", linestyle=":", linewidth=1)
-    ax.axhline(result["edge_only_ms"], color="gray", linewidth=1,
-               label="edge-only, a frame alone (median)")
-    ax.set_xlabel("seconds into the video (fog killed --, back ..)")
-    ax.set_ylabel("camera to answer, ms")
-    ax.set_yscale("log")
-    ax.legend(fontsize=7, loc="upper right")
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)

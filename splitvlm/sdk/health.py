@@ -26,11 +26,15 @@ def health_status(target: str, credentials: Credentials | None = None,
     channel = (grpc.insecure_channel(target) if credentials is None
                else grpc.secure_channel(target, credentials.channel_credentials()))
     with channel:
-        stub = health_pb2_grpc.HealthStub(channel)
-        try:
-            reply = stub.Check(health_pb2.HealthCheckRequest(service=service),
-                               timeout=timeout_s)
-        except grpc.RpcError as exc:
-            code: grpc.StatusCode = exc.code()  # type: ignore[attr-defined]
-            return f"{code.name}: {exc.details()}"  # type: ignore[attr-defined]
+        return check(channel, timeout_s, service)
+
+
+def check(channel: grpc.Channel, timeout_s: float = 2.0, service: str = "") -> str:
+    """health_status over a channel the caller holds."""
+    try:
+        reply = health_pb2_grpc.HealthStub(channel).Check(
+            health_pb2.HealthCheckRequest(service=service), timeout=timeout_s)
+    except grpc.RpcError as exc:
+        code: grpc.StatusCode = exc.code()  # type: ignore[attr-defined]
+        return f"{code.name}: {exc.details()}"  # type: ignore[attr-defined]
     return str(health_pb2.HealthCheckResponse.ServingStatus.Name(reply.status))

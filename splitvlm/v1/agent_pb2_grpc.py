@@ -62,7 +62,7 @@ class AgentServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def Subscribe(self, request, context):
-        """Results as they are answered, from now on.
+        """Results as they are answered, from now on ("now": when the initial metadata arrives).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
