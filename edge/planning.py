@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import math
 import time
 from dataclasses import replace
 from pathlib import Path
 
+from splitvlm.config import ServiceConfig
 from splitvlm.errors import TierUnavailable
 from splitvlm.executor.messages import ResultEvent, StageTiming
 from splitvlm.executor.status import TierStatus
@@ -46,6 +48,13 @@ ACCURACY_FILE = "accuracy.json"
 CALIBRATION_FILE = "calibration.json"
 UNKNOWN_LINK = (1e6, 0.05)  # 1 Mbit/s, 50 ms until measured
 ENGINE_SLOTS = 32
+log = logging.getLogger(__name__)
+
+
+def accuracy_dir(config: ServiceConfig) -> Path:
+    """Where the accuracy table and calibration are read: a Hugging Face VLM's directory, or
+    the shipped checkpoints."""
+    return Path(config.model_dir) if config.model_dir else config.checkpoints
 
 
 def load_calibration(checkpoints: Path) -> Calibration | None:
@@ -58,6 +67,9 @@ def load_calibration(checkpoints: Path) -> Calibration | None:
 def load_accuracy(checkpoints: Path) -> AccuracyTable:
     path = checkpoints / ACCURACY_FILE
     if not path.exists():  # before `splitvlm eval --table`: every tier alike
+        log.warning("no %s in %s: every LM tier counts as equally accurate, so the planner "
+                    "trades latency and energy only (docs/models.md: the accuracy table)",
+                    ACCURACY_FILE, checkpoints)
         return AccuracyTable.uniform(dict.fromkeys(TIERS, 1.0))
     return AccuracyTable.from_dict(json.loads(path.read_text()))
 

@@ -22,7 +22,6 @@ import numpy as np
 from edge.l1 import EdgeL1
 from edge.planning import AUTO, AUTO_FIXED
 from splitvlm.data.camera import decode_for_model, encode_image
-from splitvlm.data.tokenizer import Tokenizer, normalize
 from splitvlm.errors import (
     BadRequest,
     ImageNotHeld,
@@ -97,7 +96,7 @@ class EdgeBrain(Protocol):
 class Ask:
     """An AskRequest, checked: what the edge runs."""
 
-    question: str  # normalised (splitvlm.data.tokenizer.normalize)
+    question: str  # as the model takes it (TextCodec.check)
     plan_name: str
     policies: frozenset[Policy]
     preset: Preset | None  # None: the planner's default
@@ -125,7 +124,6 @@ class EdgeServicer(edge_pb2_grpc.EdgeServiceServicer):
         self.telemetry = telemetry or Telemetry.off(Tier.EDGE, executor)
         self.admission = admission
         self.max_image_bytes = max_image_bytes
-        self.tokenizer = Tokenizer()
         self.graph = executor.graph
 
     def validate(self, request: edge_pb2.AskRequest) -> Ask:
@@ -141,10 +139,7 @@ class EdgeServicer(edge_pb2_grpc.EdgeServiceServicer):
         if len(request.question) > MAX_QUESTION_CHARS:
             raise QuestionError(f"question is {len(request.question)} characters; the limit "
                                 f"is {MAX_QUESTION_CHARS}")
-        question = normalize(request.question)
-        if not question:
-            raise QuestionError("question is empty; ask something about the image")
-        self.tokenizer.encode(question)  # QuestionError names unknown words
+        question = self.executor.text.check(request.question)  # QuestionError: why not
         if not 0 <= request.max_new_tokens <= MAX_ANSWER_TOKENS:
             raise BadRequest(f"max_new_tokens={request.max_new_tokens}; allowed 0.."
                              f"{MAX_ANSWER_TOKENS} (0 = the default, {MAX_ANSWER_TOKENS})")
@@ -255,6 +250,6 @@ class EdgeServicer(edge_pb2_grpc.EdgeServiceServicer):
                    **({} if plan.predicted is None
                       else {"predicted_ms": plan.predicted.latency_s * 1e3}))
         yield edge_pb2.AskEvent(answer=answer_to_pb(AnswerFields(
-            " ".join(words), result.timings, result.links, latency_s, key, result.escalated,
-            result.confidence, request_id,
+            self.executor.text.join(words), result.timings, result.links, latency_s, key,
+            result.escalated, result.confidence, request_id,
             "" if result.fallback is None else str(result.fallback), degraded)))

@@ -81,7 +81,7 @@ def _serve(args: argparse.Namespace) -> int:
     from splitvlm.service.server import run_service
 
     config = load_config(args.tier, Path(args.config) if args.config else None,
-                         port=args.port, next_hop=args.next_hop)
+                         port=args.port, next_hop=args.next_hop, model_dir=args.model)
     logging.basicConfig(level=args.log_level.upper(), stream=sys.stderr,
                         format="%(asctime)s %(name)s %(levelname)s %(message)s")
     run_service(config, builder_for(config.tier))
@@ -281,6 +281,8 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--port", type=int, default=None, help="port to listen on (0: any free)")
     s.add_argument("--next-hop", default=None,
                    help="HOST:PORT of the next tier (none needed with discover = true)")
+    s.add_argument("--model", default=None, metavar="DIR",
+                   help="serve a Hugging Face VLM saved in DIR (the [hf] extra; docs/models.md)")
     s.add_argument("--log-level", default=os.environ.get("SPLITVLM_LOG_LEVEL", "info"),
                    choices=LOG_LEVELS,
                    help="info: one line per request; debug: more; warning: problems only "

@@ -48,6 +48,10 @@ class ServiceConfig:
     """Comma-separated IPv4 addresses of the interfaces mDNS uses; empty: all of them."""
     checkpoint_dir: str = ""
     """Weights and ONNX graphs; empty means the shipped ones (splitvlm/checkpoints)."""
+    model_dir: str = ""
+    """A Hugging Face VLM saved in a local directory (LLaVA, Idefics3/SmolVLM, Qwen2-VL; the
+    [hf] extra) to serve instead of the shipped family; nothing is fetched from a hub. Every
+    tier of a cluster serves the same visual model (the LMs' tiers may differ in name only)."""
     max_concurrent_rpcs: int = 64
     """Calls of any kind a tier holds at once (gRPC's own cap); more are RESOURCE_EXHAUSTED."""
     max_inflight: int = 32

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -110,3 +110,28 @@ def torch_compute(checkpoints: Path, lm_tier: str | None, threads: int,
                 torch.from_numpy(visual).float(), prompts, tok.pad_id, tok.eos_id, max_new))
     return TierCompute(graph, version, dict(runners), generator, lm_tier or "",
                        scorer=scorer)
+
+
+def hf_compute(model_dir: Path, tier: str, threads: int) -> TierCompute:
+    """A Hugging Face VLM (the [hf] extra) on any tier: its visual stages (the edge: ONNX
+    Runtime prefixes, fp32 and INT8, exported once; fog and cloud: fp32 torch, any range) and
+    its LM (torch, streaming)."""
+    import torch
+
+    from splitvlm.model.hf import load
+    from splitvlm.runtime.hf_export import ensure_exported, visual_version
+    from splitvlm.runtime.hf_stages import HFGenerator, HFText, HFVisual
+    from splitvlm.runtime.ort import OrtVisual
+
+    torch.set_num_threads(threads)
+    family = load(model_dir)
+    version = visual_version(family)
+    runners: dict[Precision, Any]
+    if tier == "edge":
+        onnx_dir = ensure_exported(family, model_dir, version)
+        runners = {Precision(p): OrtPrefixRunner(OrtVisual(onnx_dir, p, threads))
+                   for p in ("fp32", "int8")}
+    else:
+        runners = {Precision.FP32: HFVisual(family)}
+    return TierCompute(family.graph, version, runners, HFGenerator(family), tier,
+                       text=HFText(family))

@@ -17,6 +17,7 @@ import numpy as np
 from splitvlm.data.camera import preprocess
 from splitvlm.errors import BadRequest
 from splitvlm.executor.status import EngineLoad
+from splitvlm.executor.text import ShapesText, TextCodec
 from splitvlm.plan.plan import Precision
 from splitvlm.stages import StageGraph
 
@@ -105,6 +106,7 @@ class TierCompute:
     lm_name: str = ""  # which LM of the family this tier runs (edge | fog | cloud)
     stats: Callable[[], EngineLoad] | None = None  # the LM engine's load, for status
     scorer: AnswerScorer | None = None  # the LM with confidences (the edge, for cascades)
+    text: TextCodec = field(default_factory=ShapesText)  # how the LM reads and spells
 
     def segments(self, start: int, stop: int, precision: Precision
                  ) -> list[tuple[int, int, StageRunner]]:

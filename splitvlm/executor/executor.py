@@ -18,7 +18,6 @@ import numpy as np
 
 from splitvlm.cache import FeatureCache
 from splitvlm.data.camera import decode_image
-from splitvlm.data.tokenizer import Tokenizer
 from splitvlm.errors import BadRequest, FailedPrecondition, TierUnavailable
 from splitvlm.executor.compute import TierCompute
 from splitvlm.executor.messages import (
@@ -53,7 +52,7 @@ class Executor:
         self.tier, self.compute, self.next_hop, self.cache = tier, compute, next_hop, cache
         self.profile = profile or ProfileReport()
         self.graph = compute.graph
-        self.tokenizer = Tokenizer()
+        self.text = compute.text
         self.active = 0
         self.vision_runs = 0  # executions of vision stages (a cache hit needs none)
 
@@ -251,16 +250,17 @@ class Executor:
         assert isinstance(visual, np.ndarray)
         if self.compute.lm is None:
             raise BadRequest(f"the {self.tier} tier runs no language model")
-        prompt = self.tokenizer.encode(request.question) + [self.tokenizer.ans_id]
+        prompt = self.text.prompt(request.question)
         t0 = time.perf_counter()
         n = 0
+        speller = self.text.speller()
         async for token in self.compute.lm.stream(visual, prompt, request.max_new_tokens,
                                                   request.deadline):
             n += 1
-            if token == self.tokenizer.eos_id:
+            if self.text.is_end(token):
                 break
-            if (word := self._word(token)) is not None:
-                yield word
+            if (piece := speller.piece(token)) is not None:
+                yield TokenEvent(token, piece)
         timings.append(self._lm_timing(time.perf_counter() - t0))
         yield ResultEvent(timings, [], time.perf_counter() - started, self.status(),
                           self.tier if cached else None, n)
@@ -293,12 +293,6 @@ class Executor:
         lm = self.graph.lm_stages
         return StageTiming(self.tier, lm.start, lm.stop, seconds)
 
-    def _word(self, token: int) -> TokenEvent | None:
-        """A token as a streamed word; None for markers (as Tokenizer.decode reads them)."""
-        if token in (self.tokenizer.pad_id, self.tokenizer.ans_id):
-            return None
-        return TokenEvent(token, self.tokenizer.words[token])
-
     async def _cascade(
         self, request: Request, visual: np.ndarray | bytes, timings: list[StageTiming],
         started: float, cached: bool,
@@ -311,17 +305,18 @@ class Executor:
         if self.compute.scorer is None:
             raise BadRequest(f"the {self.tier} tier cannot score its answers, so it cannot "
                              "start a cascade")
-        prompt = self.tokenizer.encode(request.question) + [self.tokenizer.ans_id]
+        prompt = self.text.prompt(request.question)
         t0 = time.perf_counter()
         ids, confidence = await self.compute.scorer.answer(visual, prompt, request.max_new_tokens)
         timings.append(self._lm_timing(time.perf_counter() - t0))
 
         async def draft() -> AsyncIterator[Event]:
+            speller = self.text.speller()
             for token in ids:
-                if token == self.tokenizer.eos_id:
+                if self.text.is_end(token):
                     break
-                if (word := self._word(token)) is not None:
-                    yield word
+                if (piece := speller.piece(token)) is not None:
+                    yield TokenEvent(token, piece)
             yield ResultEvent(timings, [], time.perf_counter() - started, self.status(),
                               self.tier if cached else None, len(ids), confidence=confidence)
 

@@ -20,7 +20,6 @@ import numpy as np
 from splitvlm.data.camera import CAMERA_SIZE, camera_image, encode_image, preprocess
 from splitvlm.data.scenes import sample_scene
 from splitvlm.data.sets import rng_for
-from splitvlm.data.tokenizer import Tokenizer
 from splitvlm.executor.compute import TierCompute
 from splitvlm.plan.measured import DecodeCost, PreprocessCost, ProfileReport, StageCost
 from splitvlm.plan.plan import Precision, Tier
@@ -76,9 +75,7 @@ async def measure_lm(compute: TierCompute, batches: tuple[int, ...] = (1,), runs
     """(prefill seconds, {batch: seconds per decoded token}) of this tier's LM; batch 1 is
     always measured."""
     assert compute.lm is not None
-    tok = Tokenizer()
-    prompt = tok.encode(CAPTION) + [tok.ans_id]
-    visual = np.zeros((1, compute.graph.n_visual, compute.graph.visual_dim), np.float32)
+    prompt = compute.text.prompt(compute.text.check(CAPTION))
     runner = compute.runners.get(Precision.FP32) or next(iter(compute.runners.values()))
     _, pixels = _sample_pixels(compute)
     graph = compute.graph

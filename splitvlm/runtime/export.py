@@ -36,7 +36,7 @@ from splitvlm.runtime.ort import (
     prefix_file,
     read_manifest,
 )
-from splitvlm.runtime.torch_stages import TorchVisual
+from splitvlm.runtime.torch_stages import StagedTorch, TorchVisual
 
 PathLike = str | Path
 
@@ -44,7 +44,7 @@ PathLike = str | Path
 class _VisualPrefix(nn.Module):
     """Stages [1, stop) of the visual side: pixels (B, S, S, 3) uint8 -> boundary at `stop`."""
 
-    def __init__(self, visual: TorchVisual, stop: int) -> None:
+    def __init__(self, visual: StagedTorch, stop: int) -> None:
         super().__init__()
         self.model = visual.model  # registers the weights with this module
         self.stages = visual.graph.stages[1:stop]
@@ -95,12 +95,20 @@ def export_visual(
     model: VisualSide, out_dir: PathLike, version: str | None = None
 ) -> dict[str, Any]:
     """Write `visual_prefix_{k}.onnx` for every tensor cut k; returns the manifest."""
+    return export_prefixes(TorchVisual(model), out_dir, dataclasses.asdict(model.cfg), version)
+
+
+def export_prefixes(visual: StagedTorch, out_dir: PathLike, config: dict[str, Any],
+                    version: str | None, batch: int = 2) -> dict[str, Any]:
+    """One prefix graph per tensor cut of any family's visual stages; the manifest records
+    the graph itself (`graph`) beside the family's `config`. `batch`: the example's batch,
+    2 so that the batch stays dynamic; 1 for stages that loop over the batch (traced as
+    constants), whose graphs then run batch 1 only (`batch` in the manifest says so)."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    visual = TorchVisual(model)
     graph = visual.graph
     s = graph.image_size
-    example = torch.from_numpy(_example_pixels(s))  # (2, S, S, 3): batch is not 1
+    example = torch.from_numpy(_example_pixels(s, batch))  # (batch, S, S, 3)
     prefixes = []
     for cut in graph.tensor_cuts:
         boundary = graph.boundary(cut)
@@ -113,7 +121,8 @@ def export_visual(
             "files": {"fp32": _file_entry(path)},
         })
     section = {
-        "config": dataclasses.asdict(model.cfg), "version": version,
+        "config": config, "graph": dataclasses.asdict(graph), "version": version,
+        "batch": "dynamic" if batch > 1 else 1,
         "input": {"name": "pixels", "shape": ["batch", s, s, 3], "dtype": "uint8"},
         "prefixes": prefixes,
     }
@@ -171,9 +180,9 @@ def _export(
         )
 
 
-def _example_pixels(size: int) -> np.ndarray:
+def _example_pixels(size: int, batch: int = 2) -> np.ndarray:
     rng = np.random.default_rng(0)
-    return rng.integers(0, 256, (2, size, size, 3), dtype=np.uint8)  # (2, S, S, 3)
+    return rng.integers(0, 256, (batch, size, size, 3), dtype=np.uint8)  # (batch, S, S, 3)
 
 
 def _file_entry(path: Path) -> dict[str, Any]:

@@ -81,7 +81,8 @@ class OrtVisual:
             raise ValueError(f"threads={threads} must be >= 1")
         self.model_dir, self.precision, self.threads = Path(model_dir), precision, threads
         section = _section(read_manifest(model_dir), "visual", model_dir)
-        self.graph = StageGraph.from_visual_config(section["config"])
+        self.graph = (StageGraph(**section["graph"]) if "graph" in section
+                      else StageGraph.from_visual_config(section["config"]))
         self.version: str | None = section["version"]
         self._files = {int(p["cut"]): p["files"] for p in section["prefixes"]}
         self._sessions: dict[int, ort.InferenceSession] = {}

@@ -14,14 +14,14 @@ from splitvlm.model.vlm import VisualSide
 from splitvlm.stages import StageGraph, StageKind
 
 
-class TorchVisual:
-    """The visual side as stages: `run(value, start, stop)` executes stages [start, stop)."""
+class StagedTorch:
+    """Visual stages in torch: `run(value, start, stop)` executes stages [start, stop) through
+    `_stage`, which a model family defines (ours here, a Hugging Face VLM's in
+    splitvlm.runtime.hf_stages)."""
 
     prefix_only = False  # any range of visual stages
-
-    def __init__(self, model: VisualSide) -> None:
-        self.model = model.eval()
-        self.graph = StageGraph.from_visual_config(_config_dict(model))
+    graph: StageGraph
+    model: torch.nn.Module  # what an exported prefix takes its weights from
 
     @torch.no_grad()
     def run(self, value: np.ndarray, start: int, stop: int) -> np.ndarray:
@@ -34,6 +34,19 @@ class TorchVisual:
         for stage in self.graph.stages[start:stop]:
             x = self._stage(stage.kind, stage.block, x)
         return x.numpy()
+
+    def _stage(self, kind: StageKind, block: int | None, x: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+
+class TorchVisual(StagedTorch):
+    """The shipped family's visual side as stages."""
+
+    model: VisualSide
+
+    def __init__(self, model: VisualSide) -> None:
+        self.model = model.eval()
+        self.graph = StageGraph.from_visual_config(_config_dict(model))
 
     def _stage(self, kind: StageKind, block: int | None, x: torch.Tensor) -> torch.Tensor:
         enc, proj = self.model.encoder, self.model.projector

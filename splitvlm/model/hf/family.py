@@ -35,6 +35,8 @@ class Family(ABC):
 
     name: ClassVar[str]  # llava | idefics3 | qwen2_vl
     model_types: ClassVar[tuple[str, ...]]  # the config.model_type values it adapts
+    export_batch: ClassVar[int] = 2  # 1: its stages loop over the batch, so its ONNX prefixes
+    # are traced at batch 1 and run batch 1 only (the edge's requests are batch 1)
 
     def __init__(self, model: Any, processor: Any) -> None:
         self.model = model.eval()
@@ -125,7 +127,7 @@ class Family(ABC):
 
     @torch.no_grad()
     def generate(self, visual: np.ndarray, ids: Sequence[int], max_new_tokens: int,
-                 streamer: Any = None) -> list[int]:
+                 streamer: Any = None, stopping_criteria: Any = None) -> list[int]:
         """Greedy answer ids for visual (1, N', Dl) float32 and the prompt ids: the LM fed with
         `inputs_embeds` (the prompt's embeddings, the visual tokens at its image tokens)."""
         input_ids = torch.tensor([list(ids)], dtype=torch.long)  # (1, T)
@@ -141,7 +143,8 @@ class Family(ABC):
         out = self.model.generate(
             input_ids=input_ids, inputs_embeds=embeds, attention_mask=torch.ones_like(input_ids),
             max_new_tokens=max_new_tokens, do_sample=False, streamer=streamer,
-            pad_token_id=self.pad_id, **self.lm_extras(input_ids))
+            stopping_criteria=stopping_criteria, pad_token_id=self.pad_id,
+            **self.lm_extras(input_ids))
         return [int(t) for t in out[0, input_ids.shape[1]:]]
 
     @property

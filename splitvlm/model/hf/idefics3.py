@@ -44,8 +44,13 @@ class Idefics3(Family):
         return torch.ones((batch, side, side), dtype=torch.bool)  # no padding: one full tile
 
     def patch_embed(self, pixels: torch.Tensor) -> torch.Tensor:
-        return self._tower.embeddings(self.pixel_values(pixels),  # (B, N, Dv)
-                                      patch_attention_mask=self._patches(pixels.shape[0]))
+        """The tower's embeddings for one unpadded tile at its own side, where every patch's
+        position id is its index (what its bucketing computes there), written out so that an
+        ONNX export traces integer positions."""
+        embeddings = self._tower.embeddings
+        x = embeddings.patch_embedding(self.pixel_values(pixels))  # (B, Dv, S/P, S/P)
+        x = x.flatten(2).transpose(1, 2)  # (B, N, Dv)
+        return x + embeddings.position_embedding(torch.arange(x.shape[1]))[None]
 
     def block(self, index: int, x: torch.Tensor) -> torch.Tensor:
         from transformers.masking_utils import create_bidirectional_mask

@@ -67,6 +67,7 @@ def load_qwen2_vl_processor(directory: Path) -> Any:
 class Qwen2VL(Family):
     name = "qwen2_vl"
     model_types = ("qwen2_vl",)
+    export_batch = 1  # the tower runs one image's flat patch sequence at a time
 
     @classmethod
     def image_size_for(cls, config: Any, image_processor: Any) -> int:

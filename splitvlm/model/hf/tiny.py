@@ -78,6 +78,8 @@ def _llava(tower: str = "clip") -> tuple[Any, Any]:
 
     tok = _tokenizer(["<image>", "USER:", "ASSISTANT:"], {"image_token": "<image>"})
     strategy = "default" if tower == "clip" else "full"  # CLIP's CLS dropped; SigLIP has none
+    vision: Any
+    images: Any
     if tower == "clip":
         vision = CLIPVisionConfig(**_vision(projection_dim=32))
         images = CLIPImageProcessor(size={"shortest_edge": SIDE},
@@ -90,9 +92,10 @@ def _llava(tower: str = "clip") -> tuple[Any, Any]:
         vision_feature_select_strategy=strategy, num_additional_image_tokens=int(
             tower == "clip"),
         chat_template=_template("USER: ", "<image> ", " ", "ASSISTANT:"))
-    config = LlavaConfig(vision_config=vision, text_config=LlamaConfig(**_lm(len(tok))),
-                         image_token_id=tok.convert_tokens_to_ids("<image>"),
-                         vision_feature_layer=-2, vision_feature_select_strategy=strategy)
+    config = LlavaConfig(**{"vision_config": vision, "text_config": LlamaConfig(**_lm(len(tok))),
+                            "image_token_id": tok.convert_tokens_to_ids("<image>"),
+                            "vision_feature_layer": -2,
+                            "vision_feature_select_strategy": strategy})
     return LlavaForConditionalGeneration(config), processor
 
 
