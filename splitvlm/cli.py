@@ -1,25 +1,27 @@
 """The `splitvlm` command. Each subcommand parses here and delegates to its module.
 
     splitvlm train | eval | export | profile          the model family
+    splitvlm hf {export,shapes} [DIR]                 Hugging Face VLMs (docs/models.md)
     splitvlm serve {edge,fog,cloud} | ask | demo      the services
     splitvlm health HOST:PORT                         is a tier serving? (exit 0 / 1)
     splitvlm status EDGE [--once]                     the cluster as the edge sees it
     splitvlm agent --config agent.toml                the edge agent daemon
     splitvlm certs init DIR                           TLS: a site CA, certificates, tokens
-    splitvlm bench {wire,split,cache,batch,cascade,overload,faults,agent}   measurements
+    splitvlm bench {wire,split,cache,batch,cascade,overload,faults,agent,hf}   measurements
     splitvlm testbed {up,down,status}                 the emulated edge-fog-cloud network
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import logging
 import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from splitvlm.errors import ConfigError, SplitVLMError
 
@@ -64,6 +66,33 @@ def _export(args: argparse.Namespace) -> int:
     from splitvlm.runtime.export_all import export_all
 
     export_all(Path(args.checkpoints), Path(args.out) if args.out else None)
+    return 0
+
+
+def _hf(args: argparse.Namespace) -> int:
+    from splitvlm.model.hf import shapes
+
+    if args.action == "export":
+        from splitvlm.model.hf import load
+        from splitvlm.runtime.hf_export import ensure_exported
+
+        if args.model is None:
+            raise SystemExit("splitvlm hf export: give the model's directory")
+        print(ensure_exported(load(Path(args.model)), Path(args.model)))
+        return 0
+    found: list[tuple[str, Any]] = []
+    if args.model is not None:
+        graph, rows = shapes.shapes_of_directory(Path(args.model))
+        found.append((args.model, (graph, rows)))
+    if args.published or args.model is None:
+        for name, values in shapes.PUBLISHED.items():
+            graph = shapes.graph_of(shapes.config_of(values))
+            found.append((name, (graph, shapes.table(graph))))
+    if args.json:
+        print(json.dumps({name: {"graph": dataclasses.asdict(g), "cuts": rows}
+                          for name, (g, rows) in found}, indent=2))
+    else:
+        print("\n\n".join(shapes.render(name, g, rows) for name, (g, rows) in found))
     return 0
 
 
@@ -268,6 +297,19 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--checkpoints", default=str(CHECKPOINT_DIR), help="checkpoint directory")
     s.add_argument("--out", default="", help="default: CHECKPOINTS/onnx")
     s.set_defaults(func=_export)
+
+    s = sub.add_parser("hf", help="Hugging Face VLMs: export the edge's ONNX prefixes; "
+                       "boundary sizes per cut from a config (docs/models.md)")
+    s.add_argument("action", choices=["export", "shapes"],
+                   help="export: DIR/splitvlm-onnx (fp32 + INT8 prefixes); shapes: bytes per "
+                        "cut and encoding, from the config alone")
+    s.add_argument("model", nargs="?", default=None, metavar="DIR",
+                   help="a saved model's directory (shapes needs only its config files)")
+    s.add_argument("--published", action="store_true",
+                   help="shapes: also the published checkpoints' configs (the default "
+                        "without DIR)")
+    s.add_argument("--json", action="store_true", help="shapes: print JSON")
+    s.set_defaults(func=_hf)
 
     s = sub.add_parser("profile", help="per-stage parameters, FLOPs, bytes and latency")
     s.add_argument("--json", action="store_true", help="print the report as JSON")

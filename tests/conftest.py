@@ -9,7 +9,7 @@ SPLITVLM_CHECKPOINT_DIR.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -32,3 +32,19 @@ def checkpoints() -> Iterator[Path]:
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("SPLITVLM_CHECKPOINT_DIR", str(directory))  # for `splitvlm serve` children
         yield directory
+
+
+@pytest.fixture(scope="session")
+def tiny_dir(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Path]:
+    """A tiny random Hugging Face VLM of a family (splitvlm.model.hf.tiny), saved once per
+    session: `tiny_dir("qwen2_vl")` is its directory."""
+    from splitvlm.model.hf.tiny import save_tiny
+
+    made: dict[str, Path] = {}
+
+    def directory(family: str) -> Path:
+        if family not in made:
+            made[family] = save_tiny(family, tmp_path_factory.mktemp("hf") / family)
+        return made[family]
+
+    return directory

@@ -8,6 +8,7 @@
     overload ten times the sustainable rate: refused with a delay, the rest all answered
     faults  the first request after the fog is killed or frozen, against edge-only
     agent   a camera video through the agent, the fog killed and back: drops, reuse, outage
+    hf      Hugging Face VLMs split at every cut: tokens against transformers' generate
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import json
 import sys
 from typing import Any
 
-BENCHES = ("wire", "split", "cache", "batch", "cascade", "overload", "faults", "agent")
+BENCHES = ("wire", "split", "cache", "batch", "cascade", "overload", "faults", "agent", "hf")
 
 
 def run_bench(name: str, as_json: bool, plot: str, extra: list[str]) -> int:

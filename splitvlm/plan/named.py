@@ -7,6 +7,10 @@
     cloud-all              the original image -> (fog relays) -> cloud does everything
     split-K                the edge runs patch_embed and the first K vision blocks, fp16 tokens
                            go to the cloud, which runs the rest and its large LM
+    cut-C@fog, cut-C@cloud the edge runs the stages before cut C (0: none, 1: preprocess, ...,
+    cut-C@fog:ENCODING     the last: every visual stage), the fog's (cloud's) LM tier the rest;
+                           the boundary travels as ENCODING (default: the image at 0, PNG
+                           pixels at 1, fp16 tensors after): any cut, pinned, for comparisons
     cascade-fog            edge-only; an answer less confident than the threshold escalates:
     cascade-cloud          its fp16 visual tokens go to the fog's (cloud's) LM instead
     cascade-fog@T          ... with threshold T in 0..1 (1: always escalate, 0: never);
@@ -24,6 +28,7 @@ from splitvlm.wire.codecs import Encoding
 
 FIXED = ("edge-only", "edge-vision+fog-lm", "edge-vision+cloud-lm", "fog-all", "cloud-all")
 SPLIT = re.compile(r"split-(\d+)$")
+CUT = re.compile(r"cut-(\d+)@(fog|cloud)(?::([a-z0-9_]+))?$")
 CASCADE = re.compile(r"cascade-(fog|cloud)(?:@([0-9.]+))?$")
 CASCADES = ("cascade-fog", "cascade-cloud")
 UNCALIBRATED_THRESHOLD = 0.9  # a named cascade's threshold before any calibration
@@ -61,14 +66,35 @@ def named_plan(name: str, graph: StageGraph, edge_precision: Precision = Precisi
     if match:
         threshold = UNCALIBRATED_THRESHOLD if match.group(2) is None else float(match.group(2))
         return cascade(Tier(match.group(1)), threshold, edge_precision, graph, name=name)
+    match = CUT.match(name)
+    if match:
+        return _cut_plan(name, int(match.group(1)), Tier(match.group(2)), match.group(3),
+                         graph, edge_precision)
     match = SPLIT.match(name)
     if match and int(match.group(1)) <= graph.depth:
         cut = graph.block_cut(int(match.group(1)))  # after patch_embed and K blocks
         steps = (Step(Tier.EDGE, 0, cut, edge_precision), Step(Tier.CLOUD, cut, n))
         return Plan(steps, (Encoding.FP16,), name)
     raise PlanError(f"unknown plan {name!r}; named plans are {plan_names(graph)}, "
-                    f"{list(CASCADES)} (optionally @threshold), 'auto' or 'auto:fixed' (no "
-                    "cascades)")
+                    f"{list(CASCADES)} (optionally @threshold), cut-C@fog|cloud[:encoding] "
+                    "(C = 0..the visual tokens' cut), 'auto' or 'auto:fixed' (no cascades)")
+
+
+def _cut_plan(name: str, cut: int, tier: Tier, encoding: str | None, graph: StageGraph,
+              edge_precision: Precision) -> Plan:
+    if cut not in graph.cuts:
+        raise PlanError(f"{name}: cut {cut} out of range; cuts are 0..{graph.prefill}")
+    default = (Encoding.IMAGE if cut == 0 else Encoding.PNG if cut == graph.patch_embed
+               else Encoding.FP16)
+    try:
+        chosen = default if encoding is None else Encoding(encoding)
+    except ValueError as exc:
+        raise PlanError(f"{name}: unknown encoding {encoding!r}; encodings are "
+                        f"{[e.value for e in Encoding]}") from exc
+    plan = Plan((Step(Tier.EDGE, 0, cut, edge_precision), Step(tier, cut, graph.n_stages)),
+                (chosen,), name)
+    plan.validate(graph)  # PlanError: an encoding this boundary cannot travel as
+    return plan
 
 
 def with_cache_ref(plan: Plan, graph: StageGraph) -> Plan:

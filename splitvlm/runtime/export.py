@@ -173,6 +173,9 @@ def _export(
     with warnings.catch_warnings():  # the TorchScript exporter is deprecated, not broken
         warnings.simplefilter("ignore", DeprecationWarning)
         warnings.simplefilter("ignore", torch.jit.TracerWarning)
+        # advanced indexing (an image's patch positions, CLS dropped): indices are never
+        # negative here, which is all the exporter warns about
+        warnings.filterwarnings("ignore", message="Exporting aten::index operator")
         torch.onnx.export(
             module.eval(), args, str(path), input_names=inputs, output_names=outputs,
             dynamic_axes=dynamic_axes, opset_version=OPSET, dynamo=False,

@@ -19,7 +19,6 @@ import torch
 
 from splitvlm.model.hf.qwen2_vl import qwen2_vl_processor
 
-FAMILIES = ("llava", "idefics3", "qwen2_vl")
 SIDE = 56  # the tiny models' input side: 4x4 patches of 14
 N_WORDS = 400
 LM = {"hidden_size": 64, "intermediate_size": 128, "num_hidden_layers": 2,
@@ -152,6 +151,8 @@ def _qwen2_vl() -> tuple[Any, Any]:
 BUILDERS: dict[str, Callable[[], tuple[Any, Any]]] = {
     "llava": _llava, "llava_siglip": lambda: _llava("siglip"), "idefics3": _idefics3,
     "qwen2_vl": _qwen2_vl}
+
+TINY = tuple(sorted(BUILDERS))  # llava (CLIP), llava_siglip, idefics3, qwen2_vl
 
 
 def save_tiny(family: str, directory: Path, seed: int = 0) -> Path:
