@@ -83,18 +83,23 @@ class EdgePlanner:
         self._task: asyncio.Task[None] | None = None
         self._verify: asyncio.Task[None] | None = None
         self._watch: asyncio.Task[None] | None = None
+        self.visual_version = ""  # the edge's visual model (create); "" checks nothing
+        self._mismatch_logged: set[tuple[Tier, str]] = set()
 
     @classmethod
     async def create(cls, graph: StageGraph, own_profile: ProfileReport,
                      accuracy: AccuracyTable, downstream: Downstream | None,
-                     edge_precision: Precision, calibration: Calibration | None = None
-                     ) -> EdgePlanner:
+                     edge_precision: Precision, calibration: Calibration | None = None,
+                     visual_version: str = "") -> EdgePlanner:
+        """`visual_version`: the edge's visual model; a tier serving another one is planned
+        around (its stage graph is not this one's), with an error in the log."""
         profile = ComputeProfile.from_report(graph, own_profile)
         links = LinkSet(LinkEstimator(Link.EDGE_FOG, *UNKNOWN_LINK, assumed=True),
                         LinkEstimator(Link.FOG_CLOUD, *UNKNOWN_LINK, assumed=True))
         load = LoadTracker(slots={Tier.FOG: ENGINE_SLOTS, Tier.CLOUD: ENGINE_SLOTS})
         planner = Planner(graph, profile, links, load, accuracy, calibration=calibration)
         edge = cls(graph, planner, downstream, edge_precision)
+        edge.visual_version = visual_version
         await edge.refresh()
         return edge
 
@@ -111,12 +116,18 @@ class EdgePlanner:
             edge_fog.observe_failure()
             fog_cloud.observe_failure()
             return
+        if not self._same_model(Tier.FOG, status):
+            edge_fog.observe_failure()
+            fog_cloud.observe_failure()
+            return
         if status.profile is not None:
             self.planner.cost.profile.seed(status.profile)
         self._report_load(Tier.FOG, status)
         if status.downstream is not None:
             self._report_load(Tier.CLOUD, status.downstream)
-        if status.next_link is not None and status.next_link.bandwidth_bps > 0:
+        if (status.next_link is not None and status.next_link.bandwidth_bps > 0
+                and (status.downstream is None
+                     or self._same_model(Tier.CLOUD, status.downstream))):
             fog_cloud.reported(status.next_link.bandwidth_bps, status.next_link.rtt_s)
         else:
             fog_cloud.observe_failure()
@@ -125,6 +136,19 @@ class EdgePlanner:
             edge_fog.observe_failure()
         else:
             edge_fog.reported(link.bandwidth_bps, link.rtt_s)
+
+    def _same_model(self, tier: Tier, status: TierStatus) -> bool:
+        """Whether `tier` serves the edge's visual model: plans index one stage graph and
+        hand tensors of its shapes across, so a tier serving another model cannot take part."""
+        theirs = status.visual_version
+        if not self.visual_version or not theirs or theirs == self.visual_version:
+            return True
+        if (tier, theirs) not in self._mismatch_logged:
+            self._mismatch_logged.add((tier, theirs))
+            log.error("the %s serves visual model %s, this edge %s: every tier must serve the "
+                      "same model (docs/models.md); planning around the %s", tier, theirs,
+                      self.visual_version, tier)
+        return False
 
     def _report_load(self, tier: Tier, status: TierStatus) -> None:
         self.planner.cost.load.report(tier, max(status.engine.queued, 0), max(status.busy, 0))

@@ -32,7 +32,7 @@ async def build(config: ServiceConfig, next_hop: NextHop | None) -> TierBundle:
     planner = await EdgePlanner.create(
         compute.graph, profile, load_accuracy(accuracy_dir(config)),
         None if next_hop is None else next_hop.downstream, config.edge_precision,
-        load_calibration(accuracy_dir(config)))
+        load_calibration(accuracy_dir(config)), compute.visual_version)
     telemetry = Telemetry.start(config, executor)
     return TierBundle(executor, EdgeServicer(executor, planner, EdgeL1(),
                                              config.max_payload_bytes, guard(config),

@@ -1,7 +1,7 @@
 """The `splitvlm` command. Each subcommand parses here and delegates to its module.
 
     splitvlm train | eval | export | profile          the model family
-    splitvlm hf {export,shapes} [DIR]                 Hugging Face VLMs (docs/models.md)
+    splitvlm hf {export,shapes,eval} [DIR]            Hugging Face VLMs (docs/models.md)
     splitvlm serve {edge,fog,cloud} | ask | demo      the services
     splitvlm health HOST:PORT                         is a tier serving? (exit 0 / 1)
     splitvlm status EDGE [--once]                     the cluster as the edge sees it
@@ -80,6 +80,8 @@ def _hf(args: argparse.Namespace) -> int:
             raise SystemExit("splitvlm hf export: give the model's directory")
         print(ensure_exported(load(Path(args.model)), Path(args.model)))
         return 0
+    if args.action == "eval":
+        return _hf_eval(args)
     found: list[tuple[str, Any]] = []
     if args.model is not None:
         graph, rows = shapes.shapes_of_directory(Path(args.model))
@@ -93,6 +95,26 @@ def _hf(args: argparse.Namespace) -> int:
                           for name, (g, rows) in found}, indent=2))
     else:
         print("\n\n".join(shapes.render(name, g, rows) for name, (g, rows) in found))
+    return 0
+
+
+def _hf_eval(args: argparse.Namespace) -> int:
+    from splitvlm.model.hf import load
+    from splitvlm.runtime.hf_eval import accuracy_table, evaluate, read_eval_file
+    from splitvlm.runtime.hf_export import ensure_exported
+
+    if args.model is None or not args.eval:
+        raise SystemExit("splitvlm hf eval DIR --eval FILE.jsonl")
+    directory = Path(args.model)
+    family = load(directory)
+    result = evaluate(family, read_eval_file(Path(args.eval)),
+                      ensure_exported(family, directory), args.match)
+    out = Path(args.out) if args.out else directory / "accuracy.json"
+    out.write_text(json.dumps(accuracy_table(result), indent=2) + "\n")
+    print(json.dumps(result, indent=2) if args.json else
+          "\n".join(f"{p}: " + ", ".join(f"{q} {v:.3f}" for q, v in row.items())
+                    for p, row in result["rows"].items()))
+    print(f"accuracy table written to {out}", file=sys.stderr)
     return 0
 
 
@@ -300,15 +322,21 @@ def parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("hf", help="Hugging Face VLMs: export the edge's ONNX prefixes; "
                        "boundary sizes per cut from a config (docs/models.md)")
-    s.add_argument("action", choices=["export", "shapes"],
+    s.add_argument("action", choices=["export", "shapes", "eval"],
                    help="export: DIR/splitvlm-onnx (fp32 + INT8 prefixes); shapes: bytes per "
-                        "cut and encoding, from the config alone")
+                        "cut and encoding, from the config alone; eval: DIR/accuracy.json "
+                        "from your eval file, for the planner")
     s.add_argument("model", nargs="?", default=None, metavar="DIR",
                    help="a saved model's directory (shapes needs only its config files)")
     s.add_argument("--published", action="store_true",
                    help="shapes: also the published checkpoints' configs (the default "
                         "without DIR)")
-    s.add_argument("--json", action="store_true", help="shapes: print JSON")
+    s.add_argument("--json", action="store_true", help="shapes, eval: print JSON")
+    s.add_argument("--eval", default="", metavar="FILE",
+                   help="eval: JSON lines {image, question, answer[, type]} (docs/models.md)")
+    s.add_argument("--match", choices=["exact", "contains"], default="exact",
+                   help="eval: normalised exact match, or the expected answer contained")
+    s.add_argument("--out", default="", help="eval: where the table goes (DIR/accuracy.json)")
     s.set_defaults(func=_hf)
 
     s = sub.add_parser("profile", help="per-stage parameters, FLOPs, bytes and latency")

@@ -5,6 +5,7 @@ what a request measured is learnt (stage times spread over a range, transfers, l
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from dataclasses import replace
 
 import pytest
 
@@ -126,3 +127,26 @@ async def test_a_suspected_fog_is_planned_around_only_if_its_status_fails() -> N
     await asyncio.sleep(1.5)
     assert gone.links[Link.EDGE_FOG].reachable
     await gone.close()
+
+
+async def test_a_tier_serving_another_visual_model_is_planned_around(
+        caplog: pytest.LogCaptureFixture) -> None:
+    other = replace(FOG_STATUS, visual_version="hf-llava-other")
+    hop = ScriptedHop(never, other, LinkEstimate(1e9, 1e-3))  # type: ignore[arg-type]
+    mixed = await EdgePlanner.create(GRAPH, report(Tier.EDGE, 5e-3, (Precision.FP32,
+                                                                     Precision.INT8)),
+                                     ACCURACY, hop, Precision.INT8, visual_version="ours")
+    assert not mixed.links[Link.EDGE_FOG].reachable
+    assert "every tier must serve the same model" in caplog.text
+    with pytest.raises(TierUnavailable):
+        mixed.choose("edge-vision+fog-lm", "how many circles are there ?", frozenset(), None,
+                     1000, 900, 1.0, False)
+    await mixed.close()
+    same = await EdgePlanner.create(GRAPH, report(Tier.EDGE, 5e-3, (Precision.FP32,
+                                                                    Precision.INT8)),
+                                    ACCURACY, ScriptedHop(never, replace(  # type: ignore[arg-type]
+                                        FOG_STATUS, visual_version="ours"),
+                                        LinkEstimate(1e9, 1e-3)), Precision.INT8,
+                                    visual_version="ours")
+    assert same.links[Link.EDGE_FOG].reachable
+    await same.close()
