@@ -371,10 +371,11 @@ def parser() -> argparse.ArgumentParser:
     s = sub.add_parser("ask", help="ask the edge a question about an image")
     s.add_argument("--edge", required=True, help="HOST:PORT of the edge service")
     s.add_argument("image", help="a JPEG or PNG file")
-    s.add_argument("question", help="in the vocabulary and grammar of docs/questions.md")
+    s.add_argument("question", help="the shipped family: in the vocabulary and grammar of "
+                   "docs/questions.md; a Hugging Face VLM (serve --model): free text")
     s.add_argument("--plan", default="auto",
                    help="auto (the planner), auto:fixed (no cascades) or a named plan, e.g. "
-                        "edge-only, fog-all, split-2, cascade-cloud@0.9")
+                        "edge-only, fog-all, split-2, cut-3@fog:int8, cascade-cloud@0.9")
     s.add_argument("--policy", action="append", choices=[p.value for p in Policy],
                    help="what may not leave the edge (repeatable)")
     s.add_argument("--preset", choices=[p.value for p in Preset],

@@ -46,8 +46,11 @@ LM_TIERS = (Tier.FOG, Tier.CLOUD)
 
 def _args(extra: list[str]) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="splitvlm bench hf")
-    p.add_argument("--families", nargs="+", default=list(TINY), choices=TINY,
-                   help="which tiny families to split")
+    p.add_argument("--families", nargs="+", default=None, choices=TINY,
+                   help="which tiny families to split (default: all, unless --model)")
+    p.add_argument("--model", nargs="+", default=[], metavar="DIR",
+                   help="also (or only) these saved models: your own checkpoint, split the "
+                        "same way (questions are random words of its own vocabulary)")
     p.add_argument("--prompts", type=int, default=6, help="image x question pairs per family")
     p.add_argument("--max-new-tokens", type=int, default=12, help="answer tokens per prompt")
     return p.parse_args(extra)
@@ -58,15 +61,20 @@ def run(extra: list[str]) -> dict[str, Any]:
 
     args = _args(extra)
     torch.set_num_threads(1)
+    families = args.families if args.families is not None else (
+        [] if args.model else list(TINY))
+    results = {name: asyncio.run(_tiny(name, args)) for name in families}
+    results.update({directory: asyncio.run(_family(Path(directory), args))
+                    for directory in args.model})
     return {"prompts": args.prompts, "max_new_tokens": args.max_new_tokens,
-            "transformers": transformers.__version__, "threads": 1,
-            "families": {name: asyncio.run(_family(name, args)) for name in args.families}}
+            "transformers": transformers.__version__, "threads": 1, "families": results}
 
 
 def _prompts(family: Family, n: int) -> list[tuple[np.ndarray, str]]:
     rng = np.random.default_rng(0)
     s = family.image_size
-    words = [f"w{i}" for i in range(400)]
+    vocabulary = family.processor.tokenizer.get_vocab()
+    words = sorted(w for w in vocabulary if w.isalnum() and w.isascii())[:2000] or ["what"]
     return [(rng.integers(0, 256, (s, s, 3), dtype=np.uint8),
              " ".join(rng.choice(words, size=int(rng.integers(2, 8)))) + " ?")
             for _ in range(n)]
@@ -96,42 +104,45 @@ async def _ask(client: AsyncClient, image: bytes, question: str, plan: str, max_
     return ids, sent, time.perf_counter() - t0
 
 
-async def _family(name: str, args: argparse.Namespace) -> dict[str, Any]:
+async def _tiny(name: str, args: argparse.Namespace) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
-        directory = save_tiny(name, Path(tmp) / name)
-        family = load(directory)
-        graph = family.graph
-        prompts = _prompts(family, args.prompts)
-        expected, unsplit_s = [], []
-        family.reference(prompts[0][1], prompts[0][0], args.max_new_tokens)  # warm-up
-        for pixels, question in prompts:
-            t0 = time.perf_counter()
-            ids = family.reference(question, pixels, args.max_new_tokens)
-            unsplit_s.append(time.perf_counter() - t0)
-            expected.append(_until_end(family, ids))
-        images = [encode_image(pixels, "PNG") for pixels, _ in prompts]
-        rows: list[dict[str, Any]] = []
-        async with embedded_cluster(transport="grpc", model_dir=str(directory),
-                                    edge_precision=Precision.FP32) as cluster, \
-                AsyncClient(cluster.edge_target) as client:
-            await _ask(client, images[0], prompts[0][1], "cut-0@fog", args.max_new_tokens)
-            for cut, tier, encoding in tqdm(_plans(graph), desc=name, leave=False,
-                                            disable=None):
-                plan = f"cut-{cut}@{tier}:{encoding}"
-                same, sent, seconds = 0, [], []
-                for image, (_, question), want in zip(images, prompts, expected, strict=True):
-                    ids, nbytes, took = await _ask(client, image, question, plan,
-                                                   args.max_new_tokens)
-                    same += ids == want
-                    sent.append(nbytes)
-                    seconds.append(took)
-                boundary = graph.boundary(cut)
-                rows.append({
-                    "cut": cut, "boundary": boundary.name, "shape": list(boundary.shape),
-                    "lm": tier.value, "encoding": encoding.value,
-                    "identical": same / len(prompts), "edge_fog_bytes": statistics.median(sent),
-                    "latency_ms": 1e3 * statistics.median(seconds),
-                })
+        return await _family(save_tiny(name, Path(tmp) / name), args)
+
+
+async def _family(directory: Path, args: argparse.Namespace) -> dict[str, Any]:
+    family = load(directory)
+    graph = family.graph
+    prompts = _prompts(family, args.prompts)
+    expected, unsplit_s = [], []
+    family.reference(prompts[0][1], prompts[0][0], args.max_new_tokens)  # warm-up
+    for pixels, question in prompts:
+        t0 = time.perf_counter()
+        ids = family.reference(question, pixels, args.max_new_tokens)
+        unsplit_s.append(time.perf_counter() - t0)
+        expected.append(_until_end(family, ids))
+    images = [encode_image(pixels, "PNG") for pixels, _ in prompts]
+    rows: list[dict[str, Any]] = []
+    async with embedded_cluster(transport="grpc", model_dir=str(directory),
+                                edge_precision=Precision.FP32) as cluster, \
+            AsyncClient(cluster.edge_target) as client:
+        await _ask(client, images[0], prompts[0][1], "cut-0@fog", args.max_new_tokens)
+        for cut, tier, encoding in tqdm(_plans(graph), desc=directory.name, leave=False,
+                                        disable=None):
+            plan = f"cut-{cut}@{tier}:{encoding}"
+            same, sent, seconds = 0, [], []
+            for image, (_, question), want in zip(images, prompts, expected, strict=True):
+                ids, nbytes, took = await _ask(client, image, question, plan,
+                                               args.max_new_tokens)
+                same += ids == want
+                sent.append(nbytes)
+                seconds.append(took)
+            boundary = graph.boundary(cut)
+            rows.append({
+                "cut": cut, "boundary": boundary.name, "shape": list(boundary.shape),
+                "lm": tier.value, "encoding": encoding.value,
+                "identical": same / len(prompts), "edge_fog_bytes": statistics.median(sent),
+                "latency_ms": 1e3 * statistics.median(seconds),
+            })
     unsplit_ms = 1e3 * statistics.median(unsplit_s)
     for row in rows:
         row["latency_vs_unsplit"] = row["latency_ms"] / unsplit_ms

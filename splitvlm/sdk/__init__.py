@@ -8,7 +8,8 @@
             ...                              # PlanEvent, TokenEvent..., AnswerEvent
 
 Questions follow the vocabulary and grammar of docs/questions.md (typed as people type them:
-`there?`, a trailing `.`, upper case are fine). Options: AskOptions or keywords (deadline_s,
+`there?`, a trailing `.`, upper case are fine); an edge serving a Hugging Face VLM (`serve
+--model`, docs/models.md) takes free text. Options: AskOptions or keywords (deadline_s,
 plan, policy, preset, max_new_tokens, no_cache).
 
 Errors are splitvlm's tree (drawn in splitvlm.errors): BadRequest, ImageNotHeld (a NotFound),

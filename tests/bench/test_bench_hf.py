@@ -1,15 +1,19 @@
-"""`bench hf` smoke run: one family through the three services, every cut, both LM tiers."""
+"""`bench hf` smoke run: a saved model (as a user gives their own) through the three services,
+every cut, both LM tiers."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from splitvlm.bench import hf
 
 
-def test_bench_hf_smoke(tmp_path: Path) -> None:
-    result = hf.run(["--families", "llava", "--prompts", "1", "--max-new-tokens", "6"])
-    fam = result["families"]["llava"]
+def test_bench_hf_smoke(tmp_path: Path, tiny_dir: Callable[[str], Path]) -> None:
+    model = str(tiny_dir("llava"))
+    result = hf.run(["--model", model, "--prompts", "1", "--max-new-tokens", "6"])
+    assert list(result["families"]) == [model]  # --model alone: no tiny families
+    fam = result["families"][model]
     assert fam["identical"] is True  # fp32 at every cut and both LM tiers
     cuts = {r["cut"] for r in fam["rows"]}
     assert cuts == set(range(fam["graph"]["depth"] + 5))  # 0 .. the visual tokens' cut
