@@ -27,6 +27,7 @@ from splitvlm.executor.status import TierStatus
 from splitvlm.executor.transport import Downstream
 from splitvlm.plan.accuracy import AccuracyTable
 from splitvlm.plan.calibration import Calibration
+from splitvlm.plan.ewma import Ewma
 from splitvlm.plan.links import LinkEstimator, LinkSet
 from splitvlm.plan.load import LoadTracker
 from splitvlm.plan.measured import ProfileReport
@@ -36,6 +37,7 @@ from splitvlm.plan.planner import Measurement, Planner, Transfer
 from splitvlm.plan.policies import Policy
 from splitvlm.plan.presets import Preset
 from splitvlm.plan.profiles import ComputeProfile
+from splitvlm.plan.qtype import ANSWER_TOKENS, UNKNOWN, classify
 from splitvlm.plan.request import PlanRequest
 from splitvlm.stages import StageGraph
 
@@ -84,6 +86,9 @@ class EdgePlanner:
         self._verify: asyncio.Task[None] | None = None
         self._watch: asyncio.Task[None] | None = None
         self.visual_version = ""  # the edge's visual model (create); "" checks nothing
+        # answer length of questions of no known type (a Hugging Face VLM's free text): learnt
+        # from the answers, where the typed ones read ANSWER_TOKENS
+        self.free_text_tokens = Ewma(ANSWER_TOKENS[UNKNOWN])
         self._mismatch_logged: set[tuple[Tier, str]] = set()
 
     @classmethod
@@ -170,9 +175,11 @@ class EdgePlanner:
             self._check_reachable(plan)
             plan = with_cache_ref(plan, self.graph) if cache_hit else plan
             return plan, f"fixed plan {plan.name}: {plan.describe(self.graph)}"
+        free_text = classify(question) == UNKNOWN
         request = PlanRequest(question, image_bytes, png_bytes=png_bytes, image_mpix=image_mpix,
                               deadline_s=deadline_s, policy=policies, preset=preset,
-                              cache_hit_at_fog=cache_hit)
+                              cache_hit_at_fog=cache_hit, decode_tokens=(
+                                  self.free_text_tokens.value if free_text else None))
         decision = self.planner.plan(request, cascades=name != AUTO_FIXED)
         return decision.plan, decision.explain()
 
@@ -237,13 +244,15 @@ class EdgePlanner:
             plan, escalation=replace(up, threshold=threshold))
 
     def record(self, plan: Plan, result: ResultEvent, latency_s: float,
-               image_mpix: float | None = None) -> None:
+               image_mpix: float | None = None, question: str = "") -> None:
         """Learn from a finished request: stage times, transfers, decode speed, load.
 
         A cascade is learnt as the plan that ran: edge-only, or (escalated) the edge's vision
         and the upstream LM, without the edge's dropped draft. Its prediction is an
         expectation over both outcomes, so no prediction error is recorded for it."""
         timings = result.timings
+        if result.tokens > 0 and classify(question) == UNKNOWN:
+            self.free_text_tokens.update(float(result.tokens))
         if plan.escalation is not None:
             ran = plan.escalated(self.graph) if result.escalated else replace(plan,
                                                                              escalation=None)

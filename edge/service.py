@@ -80,7 +80,7 @@ class EdgeBrain(Protocol):
                cache_hit: bool, image_mpix: float | None) -> tuple[Plan, str]: ...
 
     def record(self, plan: Plan, result: ResultEvent, latency_s: float,
-               image_mpix: float | None) -> None: ...
+               image_mpix: float | None, question: str = "") -> None: ...
 
     def unreachable(self, tier: Tier, suspected: bool = False) -> None:
         """`tier` did not answer: plan around it until it is seen again (`suspected`: once its
@@ -240,7 +240,7 @@ class EdgeServicer(edge_pb2_grpc.EdgeServiceServicer):
             ran = Plan((Step(Tier.EDGE, 0, self.graph.n_stages, plan.steps[0].precision),),
                        (), "edge-only (fallback)")
             trace.note(fallback=result.fallback.tier)
-        self.brain.record(ran, result, latency_s, prepared.mpix)
+        self.brain.record(ran, result, latency_s, prepared.mpix, ask.question)
         self.telemetry.metrics.result(result)
         self.telemetry.metrics.plan(plan, ran.lm_tier, None if plan.predicted is None
                                     else plan.predicted.latency_s, latency_s, degraded)

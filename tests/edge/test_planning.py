@@ -17,6 +17,7 @@ from splitvlm.executor.status import EngineLoad, LinkEstimate, TierStatus
 from splitvlm.plan.accuracy import AccuracyTable
 from splitvlm.plan.links import Link
 from splitvlm.plan.measured import DecodeCost, PreprocessCost, ProfileReport, StageCost
+from splitvlm.plan.named import named_plan
 from splitvlm.plan.plan import Precision, Tier
 from splitvlm.plan.policies import Policy
 from splitvlm.plan.presets import Preset
@@ -150,3 +151,22 @@ async def test_a_tier_serving_another_visual_model_is_planned_around(
                                     visual_version="ours")
     assert same.links[Link.EDGE_FOG].reachable
     await same.close()
+
+
+async def test_free_text_answers_teach_their_length_and_typed_ones_do_not() -> None:
+    p = await planner(FOG_STATUS, LinkEstimate(1e8, 2e-3))
+    free, typed = "What is happening in this picture?", "how many circles are there ?"
+
+    def predicted(question: str) -> float:
+        plan, _ = p.choose("", question, frozenset(), None, 20_000, 9_000, 1.0, False)
+        assert plan.predicted is not None
+        return plan.predicted.latency_s
+
+    gap = predicted(free) - predicted(typed)  # 4 tokens (ANSWER_TOKENS[unknown]) vs 2
+    answer = ResultEvent([StageTiming(Tier.EDGE, 0, GRAPH.n_stages, 0.05)], [], 0.05,
+                         TierStatus(Tier.EDGE), None, 20)
+    for question in (free, typed) * 4:  # the typed answers teach nothing: ANSWER_TOKENS
+        p.record(named_plan("edge-only", GRAPH), answer, 0.06, None, question)
+    assert p.free_text_tokens.value == pytest.approx(20, rel=0.05)
+    assert predicted(free) - predicted(typed) > 4 * gap > 0  # 20 tokens vs 2 now
+    await p.close()
