@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import AsyncIterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -78,13 +79,14 @@ _DONE = object()
 
 
 class HFGenerator:
-    """The family's LM as a TokenGenerator: greedy `generate` on inputs_embeds in a worker
-    thread, tokens relayed as they are made. One request at a time per model (transformers'
-    models keep per-call state, Qwen2-VL's rope deltas among it); no continuous batching."""
+    """The family's LM as a TokenGenerator: greedy `generate` on inputs_embeds in the model's
+    own worker thread, tokens relayed as they are made. One request at a time per model
+    (transformers' models keep per-call state, Qwen2-VL's rope deltas among it), queued in
+    order; a request whose caller left before its turn is skipped. No continuous batching."""
 
     def __init__(self, family: Family) -> None:
         self.family = family
-        self._lock = threading.Lock()
+        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hf-generate")
 
     async def stream(
         self, visual: np.ndarray, prompt: list[int], max_new_tokens: int, deadline: float | None
@@ -97,7 +99,7 @@ class HFGenerator:
 
         def run() -> None:
             try:
-                with self._lock:
+                if not stop.event.is_set():
                     self.family.generate(visual, prompt, max_new_tokens, _Relay(loop, queue),
                                          StoppingCriteriaList([stop]))
             except BaseException as exc:  # noqa: BLE001 - re-raised on the event loop
@@ -105,15 +107,16 @@ class HFGenerator:
             finally:
                 loop.call_soon_threadsafe(queue.put_nowait, _DONE)
 
-        worker = loop.run_in_executor(None, run)
+        worker = loop.run_in_executor(self._worker, run)
         try:
             while (item := await queue.get()) is not _DONE:
                 if isinstance(item, BaseException):
                     raise item
                 yield item
+            await worker  # done: `run` has returned
         finally:
-            stop.event.set()
-            await asyncio.shield(worker)
+            stop.event.set()  # a caller that left: the generation stops at its next token,
+            # or (still queued) never starts; nothing waits for it here
 
 
 class _IncrementalSpeller:
