@@ -20,6 +20,7 @@ a real checkpoint are known without its weights (docs/models.md).
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
@@ -28,6 +29,8 @@ import torch
 
 from splitvlm.errors import BadRequest
 from splitvlm.stages import StageGraph
+
+PROMPT_CACHE = 256  # questions whose prompt ids a model keeps
 
 
 class Family(ABC):
@@ -50,6 +53,7 @@ class Family(ABC):
         self._std = torch.tensor(ip.image_std, dtype=torch.float32) if ip.do_normalize else None
         self.image_token_id = int(self.config.image_token_id)
         self._blank = np.zeros((self.image_size, self.image_size, 3), np.uint8)
+        self._prompts: OrderedDict[str, list[int]] = OrderedDict()  # question -> ids (LRU)
 
     # ---- the graph, from the config alone ----
     @classmethod
@@ -117,9 +121,16 @@ class Family(ABC):
 
     def prompt(self, question: str) -> list[int]:
         """The question in the model's chat template, its image placeholder expanded to N'
-        image tokens: what `generate` reads (with the visual tokens in those places)."""
+        image tokens: what `generate` reads (with the visual tokens in those places). Standing
+        questions repeat: the last PROMPT_CACHE are kept."""
+        if question in self._prompts:
+            self._prompts.move_to_end(question)
+            return list(self._prompts[question])
         ids = self.inputs(question, self._blank)["input_ids"]  # the image only sets N'
-        return [int(t) for t in ids[0]]
+        self._prompts[question] = [int(t) for t in ids[0]]
+        if len(self._prompts) > PROMPT_CACHE:
+            self._prompts.popitem(last=False)
+        return list(self._prompts[question])
 
     def lm_extras(self, input_ids: torch.Tensor) -> dict[str, torch.Tensor]:
         """Extra `generate` inputs the family's LM needs besides the embeddings."""
