@@ -14,14 +14,13 @@
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import logging
 import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from splitvlm.errors import ConfigError, SplitVLMError
 
@@ -66,55 +65,6 @@ def _export(args: argparse.Namespace) -> int:
     from splitvlm.runtime.export_all import export_all
 
     export_all(Path(args.checkpoints), Path(args.out) if args.out else None)
-    return 0
-
-
-def _hf(args: argparse.Namespace) -> int:
-    from splitvlm.model.hf import shapes
-
-    if args.action == "export":
-        from splitvlm.model.hf import load
-        from splitvlm.runtime.hf_export import ensure_exported
-
-        if args.model is None:
-            raise SystemExit("splitvlm hf export: give the model's directory")
-        print(ensure_exported(load(Path(args.model)), Path(args.model)))
-        return 0
-    if args.action == "eval":
-        return _hf_eval(args)
-    found: list[tuple[str, Any]] = []
-    if args.model is not None:
-        graph, rows = shapes.shapes_of_directory(Path(args.model))
-        found.append((args.model, (graph, rows)))
-    if args.published or args.model is None:
-        for name, values in shapes.PUBLISHED.items():
-            graph = shapes.graph_of(shapes.config_of(values))
-            found.append((name, (graph, shapes.table(graph))))
-    if args.json:
-        print(json.dumps({name: {"graph": dataclasses.asdict(g), "cuts": rows}
-                          for name, (g, rows) in found}, indent=2))
-    else:
-        print("\n\n".join(shapes.render(name, g, rows) for name, (g, rows) in found))
-    return 0
-
-
-def _hf_eval(args: argparse.Namespace) -> int:
-    from splitvlm.model.hf import load
-    from splitvlm.runtime.hf_eval import accuracy_table, evaluate, read_eval_file
-    from splitvlm.runtime.hf_export import ensure_exported
-
-    if args.model is None or not args.eval:
-        raise SystemExit("splitvlm hf eval DIR --eval FILE.jsonl")
-    directory = Path(args.model)
-    family = load(directory)
-    result = evaluate(family, read_eval_file(Path(args.eval)),
-                      ensure_exported(family, directory), args.match)
-    out = Path(args.out) if args.out else directory / "accuracy.json"
-    out.write_text(json.dumps(accuracy_table(result), indent=2) + "\n")
-    print(json.dumps(result, indent=2) if args.json else
-          "\n".join(f"{p}: " + ", ".join(f"{q} {v:.3f}" for q, v in row.items())
-                    for p, row in result["rows"].items()))
-    print(f"accuracy table written to {out}", file=sys.stderr)
     return 0
 
 
@@ -278,6 +228,7 @@ def _credential_options(s: argparse.ArgumentParser) -> None:
 
 
 def parser() -> argparse.ArgumentParser:
+    from splitvlm import hf_cli
     from splitvlm.bench import BENCHES
     from splitvlm.checkpoints import CHECKPOINT_DIR
     from splitvlm.plan.policies import Policy
@@ -320,24 +271,7 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--out", default="", help="default: CHECKPOINTS/onnx")
     s.set_defaults(func=_export)
 
-    s = sub.add_parser("hf", help="Hugging Face VLMs: export the edge's ONNX prefixes; "
-                       "boundary sizes per cut from a config (docs/models.md)")
-    s.add_argument("action", choices=["export", "shapes", "eval"],
-                   help="export: DIR/splitvlm-onnx (fp32 + INT8 prefixes); shapes: bytes per "
-                        "cut and encoding, from the config alone; eval: DIR/accuracy.json "
-                        "from your eval file, for the planner")
-    s.add_argument("model", nargs="?", default=None, metavar="DIR",
-                   help="a saved model's directory (shapes needs only its config files)")
-    s.add_argument("--published", action="store_true",
-                   help="shapes: also the published checkpoints' configs (the default "
-                        "without DIR)")
-    s.add_argument("--json", action="store_true", help="shapes, eval: print JSON")
-    s.add_argument("--eval", default="", metavar="FILE",
-                   help="eval: JSON lines {image, question, answer[, type]} (docs/models.md)")
-    s.add_argument("--match", choices=["exact", "contains"], default="exact",
-                   help="eval: normalised exact match, or the expected answer contained")
-    s.add_argument("--out", default="", help="eval: where the table goes (DIR/accuracy.json)")
-    s.set_defaults(func=_hf)
+    hf_cli.add_parser(sub)
 
     s = sub.add_parser("profile", help="per-stage parameters, FLOPs, bytes and latency")
     s.add_argument("--json", action="store_true", help="print the report as JSON")
@@ -351,8 +285,7 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--port", type=int, default=None, help="port to listen on (0: any free)")
     s.add_argument("--next-hop", default=None,
                    help="HOST:PORT of the next tier (none needed with discover = true)")
-    s.add_argument("--model", default=None, metavar="DIR",
-                   help="serve a Hugging Face VLM saved in DIR (the [hf] extra; docs/models.md)")
+    s.add_argument("--model", metavar="DIR", help="a Hugging Face VLM saved in DIR (docs/models.md)")
     s.add_argument("--log-level", default=os.environ.get("SPLITVLM_LOG_LEVEL", "info"),
                    choices=LOG_LEVELS,
                    help="info: one line per request; debug: more; warning: problems only "
@@ -371,8 +304,7 @@ def parser() -> argparse.ArgumentParser:
     s = sub.add_parser("ask", help="ask the edge a question about an image")
     s.add_argument("--edge", required=True, help="HOST:PORT of the edge service")
     s.add_argument("image", help="a JPEG or PNG file")
-    s.add_argument("question", help="the shipped family: in the vocabulary and grammar of "
-                   "docs/questions.md; a Hugging Face VLM (serve --model): free text")
+    s.add_argument("question", help="docs/questions.md (a Hugging Face VLM: free text)")
     s.add_argument("--plan", default="auto",
                    help="auto (the planner), auto:fixed (no cascades) or a named plan, e.g. "
                         "edge-only, fog-all, split-2, cut-3@fog:int8, cascade-cloud@0.9")
