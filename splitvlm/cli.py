@@ -285,7 +285,7 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--port", type=int, default=None, help="port to listen on (0: any free)")
     s.add_argument("--next-hop", default=None,
                    help="HOST:PORT of the next tier (none needed with discover = true)")
-    s.add_argument("--model", metavar="DIR", help="a Hugging Face VLM saved in DIR (docs/models.md)")
+    s.add_argument("--model", metavar="DIR", help="a Hugging Face VLM in DIR (docs/models.md)")
     s.add_argument("--log-level", default=os.environ.get("SPLITVLM_LOG_LEVEL", "info"),
                    choices=LOG_LEVELS,
                    help="info: one line per request; debug: more; warning: problems only "
