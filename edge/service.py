@@ -55,7 +55,6 @@ from splitvlm.service.convert import (
 from splitvlm.service.requestlog import RequestLog, served
 from splitvlm.service.telemetry import Telemetry
 from splitvlm.service.tier_service import deadline_from, request_id_of
-from splitvlm.stages import MAX_ANSWER_TOKENS
 from splitvlm.trust.identity import Guard
 from splitvlm.v1 import edge_pb2, edge_pb2_grpc, tier_pb2
 from splitvlm.wire import feature_key
@@ -140,13 +139,14 @@ class EdgeServicer(edge_pb2_grpc.EdgeServiceServicer):
             raise QuestionError(f"question is {len(request.question)} characters; the limit "
                                 f"is {MAX_QUESTION_CHARS}")
         question = self.executor.text.check(request.question)  # QuestionError: why not
-        if not 0 <= request.max_new_tokens <= MAX_ANSWER_TOKENS:
-            raise BadRequest(f"max_new_tokens={request.max_new_tokens}; allowed 0.."
-                             f"{MAX_ANSWER_TOKENS} (0 = the default, {MAX_ANSWER_TOKENS})")
+        limit = self.executor.compute.max_answer_tokens
+        if not 0 <= request.max_new_tokens <= limit:
+            raise BadRequest(f"max_new_tokens={request.max_new_tokens}; allowed 0..{limit} "
+                             f"(0 = the default, {limit})")
         policies = frozenset(POLICY.from_pb(p, "policies") for p in request.policies)
         preset = None if request.preset == 0 else PRESET.from_pb(request.preset, "preset")
         return Ask(question, request.plan_name, policies, preset,
-                   request.max_new_tokens or MAX_ANSWER_TOKENS, request.no_cache)
+                   request.max_new_tokens or limit, request.no_cache)
 
     def prepare(self, request: edge_pb2.AskRequest) -> Prepared:
         """The image decoded and downscaled, or (a key-only turn) taken from the L1."""

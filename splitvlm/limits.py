@@ -4,7 +4,8 @@ limit; docs/operations.md has the table).
     image bytes       ServiceConfig.max_payload_bytes (16 MiB), any payload between tiers too
     image pixels      MAX_IMAGE_PIXELS, read from the image's header before it is decoded
     question          MAX_QUESTION_CHARS characters, words of the vocabulary (docs/questions.md)
-    answer tokens     splitvlm.stages.MAX_ANSWER_TOKENS (advertised in every tier's status)
+    answer tokens     splitvlm.stages.MAX_ANSWER_TOKENS, a Hugging Face VLM's 256
+                      (TierCompute.max_answer_tokens, advertised in every tier's status)
     plan name         MAX_PLAN_NAME_CHARS characters
     request id        MAX_REQUEST_ID_CHARS characters
     probe reply       MAX_PROBE_BYTES

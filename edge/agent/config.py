@@ -80,14 +80,9 @@ class SourceConfig:
             raise ConfigError(f"{where}: kind={self.kind!r} must be one of {KINDS}")
         if self.kind != "grpc" and not self.path:
             raise ConfigError(f"{where}: kind={self.kind!r} needs path")
-        if not self.questions:
-            raise ConfigError(f"{where}: questions is empty; give the standing questions")
-        tokenizer = Tokenizer()
-        for question in self.questions:
-            try:
-                tokenizer.encode(normalize(question))
-            except QuestionError as exc:
-                raise ConfigError(f"{where}: question {question!r}: {exc}") from exc
+        if not self.questions or not all(q.strip() for q in self.questions):
+            raise ConfigError(f"{where}: questions is empty (or holds an empty one); give the "
+                              "standing questions")
         self.every_n  # noqa: B018 - validates
         if self.preset and self.preset not in [p.value for p in Preset]:
             raise ConfigError(f"{where}: preset={self.preset!r} must be one of "
@@ -148,8 +143,22 @@ class AgentConfig:
     tls_cert: str = ""
     """A client certificate of the site (with tls_key), for an edge with client_certs."""
     tls_key: str = ""
+    free_text: bool = False
+    """The edge serves a Hugging Face VLM (`serve --model`): standing questions are free text,
+    which the edge checks. Otherwise they are checked here, at load, against the shipped
+    family's vocabulary (docs/questions.md)."""
 
     def __post_init__(self) -> None:
+        if not self.free_text:
+            tokenizer = Tokenizer()
+            for source in self.sources:
+                for question in source.questions:
+                    try:
+                        tokenizer.encode(normalize(question))
+                    except QuestionError as exc:
+                        raise ConfigError(f"source {source.name!r}: question {question!r}: "
+                                          f"{exc} (free_text = true for an edge that serves a "
+                                          "Hugging Face VLM)") from exc
         if not 0 <= self.port <= 65535:
             raise ConfigError(f"port={self.port} must be in 0..65535")
         if ":" not in self.edge:

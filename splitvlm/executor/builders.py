@@ -24,6 +24,8 @@ from splitvlm.executor.status import EngineLoad
 from splitvlm.plan.plan import Precision
 from splitvlm.stages import StageGraph
 
+HF_MAX_ANSWER_TOKENS = 256  # a Hugging Face VLM's answers: descriptions, not one word
+
 if TYPE_CHECKING:
     from splitvlm.runtime.ort import OrtVisual
 
@@ -134,4 +136,4 @@ def hf_compute(model_dir: Path, tier: str, threads: int) -> TierCompute:
     else:
         runners = {Precision.FP32: HFVisual(family)}
     return TierCompute(family.graph, version, runners, HFGenerator(family), tier,
-                       text=HFText(family))
+                       text=HFText(family), max_answer_tokens=HF_MAX_ANSWER_TOKENS)

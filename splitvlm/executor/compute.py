@@ -19,7 +19,7 @@ from splitvlm.errors import BadRequest
 from splitvlm.executor.status import EngineLoad
 from splitvlm.executor.text import ShapesText, TextCodec
 from splitvlm.plan.plan import Precision
-from splitvlm.stages import StageGraph
+from splitvlm.stages import MAX_ANSWER_TOKENS, StageGraph
 
 
 class StageRunner(Protocol):
@@ -107,6 +107,8 @@ class TierCompute:
     stats: Callable[[], EngineLoad] | None = None  # the LM engine's load, for status
     scorer: AnswerScorer | None = None  # the LM with confidences (the edge, for cascades)
     text: TextCodec = field(default_factory=ShapesText)  # how the LM reads and spells
+    max_answer_tokens: int = MAX_ANSWER_TOKENS  # the most answer tokens a request may ask
+    # for (and the default); advertised in the tier's status
 
     def segments(self, start: int, stop: int, precision: Precision
                  ) -> list[tuple[int, int, StageRunner]]:

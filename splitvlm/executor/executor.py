@@ -35,7 +35,6 @@ from splitvlm.executor.transport import NextHop
 from splitvlm.plan.measured import ProfileReport
 from splitvlm.plan.plan import Precision, Step, Tier, escalates, outgoing
 from splitvlm.plan.policies import enforce, enforce_arrival
-from splitvlm.stages import MAX_ANSWER_TOKENS
 from splitvlm.wire import decode, encode
 from splitvlm.wire.codecs import Encoding, codec
 
@@ -375,4 +374,4 @@ class Executor:
             self.tier, self.active,
             self.compute.stats() if self.compute.stats is not None else EngineLoad(),
             self.cache.stats() if self.cache is not None else None,
-            self.compute.visual_version, self.vision_runs, MAX_ANSWER_TOKENS)
+            self.compute.visual_version, self.vision_runs, self.compute.max_answer_tokens)

@@ -46,9 +46,11 @@ def deadline_from(context: grpc.aio.ServicerContext) -> float | None:
 
 
 async def read_request(
-    chunks: AsyncIterator[tier_pb2.ExecuteChunk], max_payload_bytes: int, deadline: float | None
+    chunks: AsyncIterator[tier_pb2.ExecuteChunk], max_payload_bytes: int, deadline: float | None,
+    max_answer_tokens: int = MAX_ANSWER_TOKENS,
 ) -> Request:
-    """Reassemble a chunked Execute call into a Request (BadRequest/WireError on bad input)."""
+    """Reassemble a chunked Execute call into a Request (BadRequest/WireError on bad input);
+    `max_answer_tokens`: this tier's limit (and the default of a header that leaves it 0)."""
     header: tier_pb2.ExecuteHeader | None = None
     reassembler = Reassembler(max_payload_bytes)
     index = 0
@@ -69,7 +71,7 @@ async def read_request(
     except DecodeError as exc:
         raise BadRequest(f"cannot parse the payload ({len(body)} bytes) as a "
                          f"splitvlm.v1.Payload: {exc}") from exc
-    return request_from_pb(header, payload_from_pb(message), deadline, MAX_ANSWER_TOKENS)
+    return request_from_pb(header, payload_from_pb(message), deadline, max_answer_tokens)
 
 
 class TierServicer(tier_pb2_grpc.TierServiceServicer):
@@ -88,7 +90,8 @@ class TierServicer(tier_pb2_grpc.TierServiceServicer):
             # at once: the caller's connect budget waits for this
             await context.send_initial_metadata(((TIER_METADATA, self.executor.tier.value),))
             request = await read_request(request_iterator, self.max_payload_bytes,
-                                         deadline_from(context))
+                                         deadline_from(context),
+                                         self.executor.compute.max_answer_tokens)
             if request.request_id:
                 trace.request_id = request.request_id
             request = replace(request, request_id=trace.request_id, trace=trace.onward)

@@ -12,7 +12,7 @@ import pytest
 
 from splitvlm.data.camera import encode_image
 from splitvlm.embedded import embedded_cluster
-from splitvlm.errors import QuestionError
+from splitvlm.errors import BadRequest, QuestionError
 from splitvlm.model.hf import load
 from splitvlm.plan.plan import Tier
 from splitvlm.sdk import AsyncClient
@@ -44,3 +44,7 @@ async def test_three_services_answer_free_text_as_transformers(
         assert cluster.tier(Tier.FOG).executor.status().cache.hits >= 1  # type: ignore[union-attr]
         with pytest.raises(QuestionError, match="empty"):
             await client.ask(image, "   ")
+        longer = await client.ask(image, QUESTION, max_new_tokens=40)  # past the shipped 24
+        assert longer.text.startswith(expected)
+        with pytest.raises(BadRequest, match=r"allowed 0\.\.256"):
+            await client.ask(image, QUESTION, max_new_tokens=257)

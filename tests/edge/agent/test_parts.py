@@ -101,6 +101,11 @@ def test_config_errors_name_the_field(tmp_path: Path) -> None:
     ]:
         with pytest.raises(ConfigError, match=message):
             load(text)
+    # an edge serving a Hugging Face VLM takes free text: the edge checks it, not the agent
+    load("[agent]\ninsecure = true\nfree_text = true\n" + source.replace("describe", "paint"))
+    with pytest.raises(ConfigError, match="empty"):
+        load("[agent]\ninsecure = true\nfree_text = true\n"
+             + source.replace('"describe the image"', '"  "'))
 
 
 def test_environment_overrides_the_file(tmp_path: Path) -> None:
