@@ -16,7 +16,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("splitvlm.wire", "splitvlm.data", "splitvlm.v1"),
     ("splitvlm.cache", "splitvlm.plan", "splitvlm.model", "splitvlm.evaluate"),
     ("splitvlm.runtime", "splitvlm.engine", "splitvlm.training"),
-    ("splitvlm.executor", "splitvlm.profiling", "splitvlm.evaluation_cli"),
+    ("splitvlm.executor", "splitvlm.profiling", "splitvlm.evaluation_cli", "splitvlm.hf_cli"),
     ("splitvlm.config", "splitvlm.trust", "splitvlm.service"),
     ("splitvlm.sdk", "splitvlm.statusview", "edge", "fog", "cloud"),
     ("splitvlm.embedded", "splitvlm.processes", "splitvlm.demo", "splitvlm.testbed",
