@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from splitvlm.errors import ConfigError
 from splitvlm.model.hf.family import Family
 from splitvlm.runtime.export import export_prefixes
 from splitvlm.runtime.hf_stages import HFVisual
@@ -62,6 +63,6 @@ def ensure_exported(family: Family, model_dir: Path, version: str | None = None)
     try:
         export_hf(family, out, version)
     except OSError as exc:
-        raise ModelFilesError(f"cannot write the ONNX graphs to {out}: {exc}; run `splitvlm hf "
-                              f"export {model_dir}` where it is writable") from exc
+        raise ConfigError(f"model_dir: cannot write the edge's ONNX graphs to {out}: {exc}; "
+                          f"run `splitvlm hf export {model_dir}` where it is writable") from exc
     return out

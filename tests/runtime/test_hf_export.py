@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from splitvlm.errors import ConfigError
 from splitvlm.model.hf import load
 from splitvlm.model.hf.tiny import TINY
 from splitvlm.runtime.hf_export import HF_ONNX_SUBDIR, ensure_exported, visual_version
@@ -57,3 +58,12 @@ def test_graphs_are_made_once_and_again_for_other_weights(
     assert visual_version(family) != before
     ensure_exported(family, tmp_path)
     assert read_manifest(out)["visual"]["version"] == visual_version(family)
+
+
+def test_a_directory_it_cannot_write_is_a_config_error(
+        tiny_dir: Callable[[str], Path], tmp_path: Path) -> None:
+    family = load(tiny_dir("llava"))
+    blocked = tmp_path / "ro"
+    blocked.write_text("a file where the directory would go")
+    with pytest.raises(ConfigError, match="splitvlm hf export"):
+        ensure_exported(family, blocked)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from splitvlm.errors import ConfigError
 from splitvlm.model.hf.family import Family
 from splitvlm.model.hf.idefics3 import Idefics3
 from splitvlm.model.hf.llava import Llava
@@ -25,7 +26,7 @@ def adapter_for(config: Any) -> type[Family]:
         if config.model_type in adapter.model_types:
             return adapter
     known = sorted(t for a in ADAPTERS for t in a.model_types)
-    raise ValueError(f"model_type {config.model_type!r} has no adapter; adapted: {known}")
+    raise ConfigError(f"model_type {config.model_type!r} has no adapter; adapted: {known}")
 
 
 def load(directory: Path) -> Family:
@@ -36,15 +37,20 @@ def load(directory: Path) -> Family:
     if not (directory / "config.json").is_file():
         raise FileNotFoundError(f"{directory} has no config.json: not a saved transformers "
                                 "model (save_pretrained writes one)")
-    config = AutoConfig.from_pretrained(directory, local_files_only=True)
-    adapter = adapter_for(config)
-    processor = (load_qwen2_vl_processor(directory) if adapter is Qwen2VL
-                 else AutoProcessor.from_pretrained(directory, local_files_only=True))
-    if hasattr(processor.image_processor, "do_image_splitting"):
-        processor.image_processor.do_image_splitting = False  # one global tile
-    model = AutoModelForImageTextToText.from_pretrained(directory, local_files_only=True,
-                                                        dtype="float32")
-    return adapter(model, processor)
+    try:
+        config = AutoConfig.from_pretrained(directory, local_files_only=True)
+        adapter = adapter_for(config)
+        processor = (load_qwen2_vl_processor(directory) if adapter is Qwen2VL
+                     else AutoProcessor.from_pretrained(directory, local_files_only=True))
+        if hasattr(processor.image_processor, "do_image_splitting"):
+            processor.image_processor.do_image_splitting = False  # one global tile
+        model = AutoModelForImageTextToText.from_pretrained(directory, local_files_only=True,
+                                                            dtype="float32")
+        return adapter(model, processor)
+    except ConfigError:
+        raise
+    except (OSError, ValueError, KeyError, AttributeError) as exc:  # transformers' own
+        raise ConfigError(f"cannot load the model in {directory}: {exc}") from exc
 
 
 __all__ = ["ADAPTERS", "Family", "adapter_for", "load"]

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 
-from splitvlm.errors import BadRequest
+from splitvlm.errors import BadRequest, ConfigError
 from splitvlm.model.hf import adapter_for, load
 from splitvlm.model.hf.family import Family
 from splitvlm.model.hf.qwen2_vl import Qwen2VL
@@ -74,10 +74,16 @@ def test_an_unadapted_model_type_is_named(family: Family) -> None:
     class Config:
         model_type = "blip-2"
 
-    with pytest.raises(ValueError, match="blip-2.*adapted"):
+    with pytest.raises(ConfigError, match="blip-2.*adapted"):
         adapter_for(Config())
 
 
-def test_a_directory_without_a_model_is_refused(tmp_path: Path) -> None:
+def test_a_directory_without_a_model_is_refused(tmp_path: Path,
+                                                 tiny_dir: Callable[[str], Path]) -> None:
     with pytest.raises(FileNotFoundError, match="config.json"):
+        load(tmp_path)
+    for path in tiny_dir("llava").iterdir():  # a config without weights or processor files
+        if path.name == "config.json":
+            (tmp_path / path.name).write_bytes(path.read_bytes())
+    with pytest.raises(ConfigError, match=f"cannot load the model in {tmp_path}"):
         load(tmp_path)
