@@ -78,14 +78,14 @@ def load_accuracy(checkpoints: Path) -> AccuracyTable:
 
 class EdgePlanner:
     def __init__(self, graph: StageGraph, planner: Planner, downstream: Downstream | None,
-                 edge_precision: Precision) -> None:
+                 edge_precision: Precision, visual_version: str = "") -> None:
         self.graph, self.planner, self.downstream = graph, planner, downstream
         self.edge_precision = edge_precision
         self._refreshed = -math.inf
         self._task: asyncio.Task[None] | None = None
         self._verify: asyncio.Task[None] | None = None
         self._watch: asyncio.Task[None] | None = None
-        self.visual_version = ""  # the edge's visual model (create); "" checks nothing
+        self.visual_version = visual_version  # the edge's; "" checks nothing
         # answer length of questions of no known type (a Hugging Face VLM's free text): learnt
         # from the answers, where the typed ones read ANSWER_TOKENS
         self.free_text_tokens = Ewma(ANSWER_TOKENS[UNKNOWN])
@@ -103,8 +103,7 @@ class EdgePlanner:
                         LinkEstimator(Link.FOG_CLOUD, *UNKNOWN_LINK, assumed=True))
         load = LoadTracker(slots={Tier.FOG: ENGINE_SLOTS, Tier.CLOUD: ENGINE_SLOTS})
         planner = Planner(graph, profile, links, load, accuracy, calibration=calibration)
-        edge = cls(graph, planner, downstream, edge_precision)
-        edge.visual_version = visual_version
+        edge = cls(graph, planner, downstream, edge_precision, visual_version)
         await edge.refresh()
         return edge
 

@@ -80,11 +80,6 @@ def _prompts(family: Family, n: int) -> list[tuple[np.ndarray, str]]:
             for _ in range(n)]
 
 
-def _until_end(family: Family, ids: list[int]) -> list[int]:
-    ends = [i for i, t in enumerate(ids) if t in family.eos_ids]
-    return ids[:ends[0]] if ends else ids
-
-
 def _plans(graph: StageGraph) -> list[tuple[int, Tier, Encoding]]:
     return [(cut, tier, encoding) for cut in graph.cuts for tier in LM_TIERS
             for encoding in encodings_at(graph, cut, TENSORS)]
@@ -119,7 +114,7 @@ async def _family(directory: Path, args: argparse.Namespace) -> dict[str, Any]:
         t0 = time.perf_counter()
         ids = family.reference(question, pixels, args.max_new_tokens)
         unsplit_s.append(time.perf_counter() - t0)
-        expected.append(_until_end(family, ids))
+        expected.append(family.until_end(ids))
     images = [encode_image(pixels, "PNG") for pixels, _ in prompts]
     rows: list[dict[str, Any]] = []
     async with embedded_cluster(transport="grpc", model_dir=str(directory),

@@ -22,7 +22,7 @@ from splitvlm.profiling.measure import LM_BATCH, THREADS, WARMUP, Timings, measu
 from splitvlm.runtime.ort import MANIFEST_FILE
 from splitvlm.runtime.torch_stages import TorchVisual
 from splitvlm.stages import Boundary, Stage, StageGraph, StageKind
-from splitvlm.wire.codecs import Encoding, codec
+from splitvlm.wire.codecs import encoded_sizes
 
 NOTES = (
     "ORT per-stage ms are differences of consecutive prefix medians (ORT runs pixels -> cut "
@@ -97,8 +97,7 @@ def stage_modules(model: VisualSide, stage: Stage) -> list[nn.Module]:
 
 
 def boundary_doc(b: Boundary) -> dict[str, Any]:
-    sizes = {f"bytes_{e}": codec(e).nbytes(b.shape)
-             for e in (Encoding.FP32, Encoding.FP16, Encoding.INT8)}
+    sizes = {f"bytes_{e}": n for e, n in encoded_sizes(b.shape).items()}
     return {"name": b.name, "shape": list(b.shape)} | sizes
 
 

@@ -58,14 +58,15 @@ def read_eval_file(path: Path) -> list[EvalItem]:
     return items
 
 
-def normalise(text: str) -> str:
-    """Lower case, no punctuation, no articles, single spaces (as VQA scores answers)."""
+def vqa_form(text: str) -> str:
+    """Lower case, no punctuation, no articles, single spaces: how VQA compares free-text
+    answers (splitvlm.evaluate.normalise, for shapes-vqa's fixed answers, only folds spaces)."""
     words = re.sub(r"[^\w\s]", " ", text.lower()).split()
     return " ".join(w for w in words if w not in ("a", "an", "the"))
 
 
 def correct(answer: str, expected: str, match: str = "exact") -> bool:
-    got, want = normalise(answer), normalise(expected)
+    got, want = vqa_form(answer), vqa_form(expected)
     return got == want if match == "exact" else f" {want} " in f" {got} "
 
 
@@ -87,9 +88,8 @@ def evaluate(family: Family, items: list[EvalItem], onnx_dir: Path, match: str =
         for precision in precisions:
             visual = (int8.run(pixels, graph.prefill) if precision is Precision.INT8
                       else fp32.run(pixels, graph.patch_embed, graph.prefill))
-            ids = family.generate(np.asarray(visual, np.float32), prompt, max_new_tokens)
-            speller = text.speller()
-            said = text.join([speller.piece(t) for t in ids if not text.is_end(t)])
+            said = text.text_of(family.generate(np.asarray(visual, np.float32), prompt,
+                                                max_new_tokens))
             hits[precision][item.qtype].append(correct(said, item.answer, match))
             answers.append({"question": item.question, "precision": precision.value,
                             "answer": said, "expected": item.answer})

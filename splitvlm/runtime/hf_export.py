@@ -38,7 +38,8 @@ def visual_version(family: Family) -> str:
     for module in family.stage_modules():
         for name, tensor in sorted(module.state_dict().items()):
             digest.update(name.encode())
-            digest.update(np.ascontiguousarray(tensor.detach().float().numpy()).tobytes())
+            # a view of the weights, not a copy (fp32 models; others are cast once)
+            digest.update(np.ascontiguousarray(tensor.detach().float().numpy()).data)
     return f"hf-{family.name}-{digest.hexdigest()}"
 
 

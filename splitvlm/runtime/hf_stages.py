@@ -19,7 +19,6 @@ import numpy as np
 import torch
 
 from splitvlm.errors import QuestionError
-from splitvlm.limits import MAX_QUESTION_CHARS
 from splitvlm.model.hf.family import Family
 from splitvlm.runtime.torch_stages import StagedTorch
 from splitvlm.stages import StageKind
@@ -121,21 +120,24 @@ class HFGenerator:
 
 class _IncrementalSpeller:
     """Spells tokens by the text they add to the answer so far (a tokenizer's spaces and
-    multi-token characters depend on the tokens around them). Every token streams, a special
-    token or half a character as "" (its id still counts)."""
+    multi-token characters depend on the tokens around them), decoding a short window, not the
+    whole answer, per token (TGI's and vLLM's incremental detokenization). Every token
+    streams, a special token or half a character as "" (its id still counts)."""
 
     def __init__(self, tokenizer: Any) -> None:
         self.tokenizer = tokenizer
         self.ids: list[int] = []
-        self.text = ""
+        self.prefix = self.read = 0  # ids[prefix:read] spelt the text already streamed
 
     def piece(self, token: int) -> str:
         self.ids.append(token)
-        text = self.tokenizer.decode(self.ids, skip_special_tokens=True)
-        if text.endswith("\ufffd"):  # half a character: the rest comes with the next token
-            return ""
-        added, self.text = text[len(self.text):], text
-        return added
+        decode = self.tokenizer.decode
+        before = decode(self.ids[self.prefix:self.read], skip_special_tokens=True)
+        text = decode(self.ids[self.prefix:], skip_special_tokens=True)
+        if len(text) <= len(before) or text.endswith("\ufffd"):  # nothing yet, or half a
+            return ""  # character: the rest comes with the next token
+        self.prefix, self.read = self.read, len(self.ids)
+        return text[len(before):]
 
 
 class HFText:
@@ -148,12 +150,10 @@ class HFText:
         self.ends = family.eos_ids
 
     def check(self, question: str) -> str:
+        """Any non-empty text (its length is the edge's limit, checked before)."""
         text = question.strip()
         if not text:
             raise QuestionError("question is empty; ask something about the image")
-        if len(text) > MAX_QUESTION_CHARS:
-            raise QuestionError(f"question is {len(text)} characters; the limit is "
-                                f"{MAX_QUESTION_CHARS}")
         return text
 
     def prompt(self, question: str) -> list[int]:
@@ -167,3 +167,8 @@ class HFText:
 
     def join(self, pieces: Sequence[str]) -> str:
         return "".join(pieces).strip()
+
+    def text_of(self, ids: Sequence[int]) -> str:
+        """A whole answer's text from its ids (up to the first end token)."""
+        return self.tokenizer.decode(self.family.until_end(ids), skip_special_tokens=True
+                                     ).strip()

@@ -252,3 +252,10 @@ def _unframe(frame: bytes, n: int, shape: tuple[int, ...]) -> bytes:
 def _check_size(what: str, got: int, shape: tuple[int, ...], need: int) -> None:
     if got != need:
         raise WireError(f"{what} payload has {got} bytes, shape {shape} needs {need}")
+
+
+def encoded_sizes(shape: tuple[int, ...], encodings: tuple[Encoding, ...] = (
+        Encoding.FP32, Encoding.FP16, Encoding.INT8)) -> dict[str, int]:
+    """Bytes of a tensor of `shape` in each encoding, before any compression: what the cost
+    model charges for a boundary."""
+    return {e.value: codec(e).nbytes(shape) for e in encodings}

@@ -20,7 +20,7 @@ from splitvlm.executor.local import local_hop
 from splitvlm.model.hf.family import Family
 from splitvlm.model.hf.tiny import TINY
 from splitvlm.plan.plan import Plan, Precision, Step, Tier
-from splitvlm.runtime.hf_stages import HFGenerator
+from splitvlm.runtime.hf_stages import HFGenerator, HFText
 from splitvlm.stages import StageGraph
 from splitvlm.wire.codecs import Encoding
 
@@ -79,21 +79,12 @@ async def answer(t: Tiers, plan: Plan, image: bytes) -> tuple[list[int], str]:
     return ids, t.edge.text.join(pieces)
 
 
-def _until_end(family: Family, ids: list[int]) -> list[int]:
-    out = []
-    for token in ids:
-        if token in family.eos_ids:
-            break
-        out.append(token)
-    return out
-
-
 async def test_every_cut_answers_as_the_unsplit_model(tiers: Tiers) -> None:
     graph, family = tiers.graph, tiers.family
     pixels = np.random.default_rng(7).integers(0, 256, (graph.image_size, graph.image_size, 3),
                                                dtype=np.uint8)
-    expected = _until_end(family, family.reference(QUESTION, pixels, MAX_NEW))
-    text = family.processor.tokenizer.decode(expected, skip_special_tokens=True).strip()
+    expected = family.until_end(family.reference(QUESTION, pixels, MAX_NEW))
+    text = HFText(family).text_of(expected)
     checked = 0
     for plan in plans(graph):
         ids, answer_text = await answer(tiers, plan, encode_image(pixels, "PNG"))

@@ -40,9 +40,7 @@ def test_the_table_counts_right_and_wrong_answers(tiny_dir: Callable[[str], Path
         (tmp_path / f"{i}.png").write_bytes(encode_image(pixels, "PNG"))
         question = f"w{i} w{i + 1} ?"
         visual = HFVisual(family).run(pixels[None], 1, family.graph.prefill)
-        ids = family.generate(visual, text.prompt(question), 24)
-        speller = text.speller()
-        own = text.join([speller.piece(t) for t in ids if not text.is_end(t)])
+        own = text.text_of(family.generate(visual, text.prompt(question), 24))
         lines.append({"image": f"{i}.png", "question": question, "type": "count",
                       "answer": own if i % 2 == 0 else "certainly not this"})
     eval_file = tmp_path / "eval.jsonl"

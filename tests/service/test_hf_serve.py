@@ -15,6 +15,7 @@ from splitvlm.embedded import embedded_cluster
 from splitvlm.errors import BadRequest, QuestionError
 from splitvlm.model.hf import load
 from splitvlm.plan.plan import Tier
+from splitvlm.runtime.hf_stages import HFText
 from splitvlm.sdk import AsyncClient
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -28,9 +29,7 @@ async def test_three_services_answer_free_text_as_transformers(
     family = load(directory)
     s = family.image_size
     pixels = np.random.default_rng(11).integers(0, 256, (s, s, 3), dtype=np.uint8)
-    ids = family.reference(QUESTION, pixels, 12)
-    ids = ids[:next((i for i, t in enumerate(ids) if t in family.eos_ids), len(ids))]
-    expected = family.processor.tokenizer.decode(ids, skip_special_tokens=True).strip()
+    expected = HFText(family).text_of(family.reference(QUESTION, pixels, 12))
     image = encode_image(pixels, "PNG")
     async with embedded_cluster(transport="grpc", model_dir=str(directory)) as cluster, \
             AsyncClient(cluster.edge_target) as client:

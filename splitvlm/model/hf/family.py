@@ -19,8 +19,8 @@ a real checkpoint are known without its weights (docs/models.md).
 
 from __future__ import annotations
 
+import functools
 from abc import ABC, abstractmethod
-from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
@@ -40,6 +40,8 @@ class Family(ABC):
     model_types: ClassVar[tuple[str, ...]]  # the config.model_type values it adapts
     export_batch: ClassVar[int] = 2  # 1: its stages loop over the batch, so its ONNX prefixes
     # are traced at batch 1 and run batch 1 only (the edge's requests are batch 1)
+    feature_inputs: ClassVar[tuple[str, ...]] = ("pixel_values",)  # what the processor makes
+    # that the model's own `get_image_features` reads
 
     def __init__(self, model: Any, processor: Any) -> None:
         self.model = model.eval()
@@ -53,13 +55,15 @@ class Family(ABC):
         self._std = torch.tensor(ip.image_std, dtype=torch.float32) if ip.do_normalize else None
         self.image_token_id = int(self.config.image_token_id)
         self._blank = np.zeros((self.image_size, self.image_size, 3), np.uint8)
-        self._prompts: OrderedDict[str, list[int]] = OrderedDict()  # question -> ids (LRU)
+        # standing questions repeat: their prompt ids are kept (a tuple: callers get copies)
+        self._prompt_ids = functools.lru_cache(maxsize=PROMPT_CACHE)(self._expand)
 
     # ---- the graph, from the config alone ----
     @classmethod
     @abstractmethod
-    def image_size_for(cls, config: Any, image_processor: Any) -> int:
-        """S, the square input side the split model is served at."""
+    def image_size_for(cls, config: Any, image_processor: Any | None) -> int:
+        """S, the square input side the split model is served at (None: no processor at hand,
+        the side its config implies)."""
 
     @classmethod
     @abstractmethod
@@ -96,14 +100,18 @@ class Family(ABC):
     def project_up(self, codes: torch.Tensor) -> torch.Tensor:
         """(B, N', r) -> (B, N', Dl): the connector's MLP."""
 
-    def stage_modules(self) -> list[torch.nn.Module]:
-        """The modules the visual stages use (moved, cast and exported together)."""
-        return []
-
     @abstractmethod
+    def stage_modules(self) -> list[torch.nn.Module]:
+        """The modules the visual stages use (their weights make the visual version)."""
+
     def image_features(self, pixels: np.ndarray) -> torch.Tensor:
         """The model's own visual tokens for (1, S, S, 3) uint8 pixels, through `transformers`'
         processor and `get_image_features`: the reference the stages must equal."""
+        inputs = self.inputs("x", pixels[0])
+        with torch.no_grad():
+            out = self.model.model.get_image_features(
+                **{name: inputs[name] for name in self.feature_inputs if name in inputs})
+        return torch.stack(list(out.pooler_output))  # (1, N', Dl)
 
     # ---- the text ----
     def _chat(self, question: str) -> str:
@@ -121,16 +129,12 @@ class Family(ABC):
 
     def prompt(self, question: str) -> list[int]:
         """The question in the model's chat template, its image placeholder expanded to N'
-        image tokens: what `generate` reads (with the visual tokens in those places). Standing
-        questions repeat: the last PROMPT_CACHE are kept."""
-        if question in self._prompts:
-            self._prompts.move_to_end(question)
-            return list(self._prompts[question])
+        image tokens: what `generate` reads (with the visual tokens in those places)."""
+        return list(self._prompt_ids(question))
+
+    def _expand(self, question: str) -> tuple[int, ...]:
         ids = self.inputs(question, self._blank)["input_ids"]  # the image only sets N'
-        self._prompts[question] = [int(t) for t in ids[0]]
-        if len(self._prompts) > PROMPT_CACHE:
-            self._prompts.popitem(last=False)
-        return list(self._prompts[question])
+        return tuple(int(t) for t in ids[0])
 
     def lm_extras(self, input_ids: torch.Tensor) -> dict[str, torch.Tensor]:
         """Extra `generate` inputs the family's LM needs besides the embeddings."""
@@ -168,6 +172,15 @@ class Family(ABC):
     def pad_id(self) -> int:
         pad = self.processor.tokenizer.pad_token_id
         return int(pad if pad is not None else min(self.eos_ids, default=0))
+
+    def until_end(self, ids: Sequence[int]) -> list[int]:
+        """The answer's ids: those before the first end token (what the executor streams)."""
+        out: list[int] = []
+        for token in ids:
+            if token in self.eos_ids:
+                break
+            out.append(token)
+        return out
 
     def reference(self, question: str, pixels: np.ndarray, max_new_tokens: int) -> list[int]:
         """`transformers`' own greedy `generate` on the unsplit model: what every split must

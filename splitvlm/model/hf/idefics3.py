@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
 import torch
 
 from splitvlm.model.hf.family import Family
@@ -21,9 +20,10 @@ from splitvlm.stages import StageGraph
 class Idefics3(Family):
     name = "idefics3"
     model_types = ("idefics3", "smolvlm")
+    feature_inputs = ("pixel_values", "pixel_attention_mask")
 
     @classmethod
-    def image_size_for(cls, config: Any, image_processor: Any) -> int:
+    def image_size_for(cls, config: Any, image_processor: Any | None) -> int:
         return int(config.vision_config.image_size)
 
     @classmethod
@@ -69,10 +69,3 @@ class Idefics3(Family):
 
     def stage_modules(self) -> list[torch.nn.Module]:
         return [self._tower, self.model.model.connector]
-
-    def image_features(self, pixels: np.ndarray) -> torch.Tensor:
-        inputs = self.inputs("x", pixels[0])
-        with torch.no_grad():
-            out = self.model.model.get_image_features(inputs["pixel_values"],
-                                                      inputs.get("pixel_attention_mask"))
-        return torch.stack(list(out.pooler_output))  # (1, N', Dl)

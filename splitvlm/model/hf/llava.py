@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
 import torch
 
 from splitvlm.model.hf.family import Family
@@ -39,7 +38,7 @@ class Llava(Family):
     model_types = ("llava",)
 
     @classmethod
-    def image_size_for(cls, config: Any, image_processor: Any) -> int:
+    def image_size_for(cls, config: Any, image_processor: Any | None) -> int:
         return int(config.vision_config.image_size)
 
     @classmethod
@@ -78,9 +77,3 @@ class Llava(Family):
 
     def stage_modules(self) -> list[torch.nn.Module]:
         return [self._tower, self.model.model.multi_modal_projector]
-
-    def image_features(self, pixels: np.ndarray) -> torch.Tensor:
-        inputs = self.inputs("x", pixels[0])
-        with torch.no_grad():
-            out = self.model.model.get_image_features(pixel_values=inputs["pixel_values"])
-        return torch.stack(list(out.pooler_output))  # (1, N', Dl)

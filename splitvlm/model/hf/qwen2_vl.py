@@ -14,9 +14,9 @@ import math
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 
+from splitvlm.errors import ConfigError
 from splitvlm.model.hf.family import Family
 from splitvlm.stages import StageGraph
 
@@ -68,18 +68,21 @@ class Qwen2VL(Family):
     name = "qwen2_vl"
     model_types = ("qwen2_vl",)
     export_batch = 1  # the tower runs one image's flat patch sequence at a time
+    feature_inputs = ("pixel_values", "image_grid_thw")
 
     @classmethod
-    def image_size_for(cls, config: Any, image_processor: Any) -> int:
+    def image_size_for(cls, config: Any, image_processor: Any | None) -> int:
         """The largest multiple of patch x merge, at most SERVED_SIDE, that the processor's
-        pixel bounds keep as it is (its smart_resize leaves it unchanged)."""
+        pixel bounds keep as it is (its smart_resize leaves it unchanged); without a
+        processor, SERVED_SIDE rounded to that multiple."""
         vision = config.vision_config
         factor = vision.patch_size * vision.spatial_merge_size
-        size = image_processor.size
-        low, high = int(size["shortest_edge"]), int(size["longest_edge"])  # pixels
+        size = {} if image_processor is None else image_processor.size
+        low = int(size.get("shortest_edge", 0))  # pixels
+        high = int(size.get("longest_edge", SERVED_SIDE * SERVED_SIDE))
         side = min(SERVED_SIDE, math.isqrt(high)) // factor * factor
         if side * side < low or side == 0:
-            raise ValueError(f"the processor's pixel bounds [{low}, {high}] admit no square "
+            raise ConfigError(f"the processor's pixel bounds [{low}, {high}] admit no square "
                              f"side that is a multiple of {factor} up to {SERVED_SIDE}")
         return side
 
@@ -142,14 +145,6 @@ class Qwen2VL(Family):
 
     def stage_modules(self) -> list[torch.nn.Module]:
         return [self._tower]
-
-    def image_features(self, pixels: np.ndarray) -> torch.Tensor:
-        inputs = self.inputs("x", pixels[0])
-        with torch.no_grad():
-            out = self.model.model.get_image_features(inputs["pixel_values"],
-                                                      inputs["image_grid_thw"])
-        return torch.stack(list(out.pooler_output))  # (1, N', Dl)
-
     def lm_extras(self, input_ids: torch.Tensor) -> dict[str, torch.Tensor]:
         return {"image_grid_thw": self.grid_thw,
                 "mm_token_type_ids": (input_ids == self.image_token_id).to(torch.int32)}

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from splitvlm.stages import StageGraph
-from splitvlm.wire.codecs import Encoding, codec
+from splitvlm.wire.codecs import Encoding, encoded_sizes
 
 ENCODINGS = (Encoding.FP32, Encoding.FP16, Encoding.INT8)
 
@@ -55,17 +55,13 @@ def config_of(values: dict[str, Any]) -> Any:
     return AutoConfig.for_model(values.pop("model_type"), **values)
 
 
-def graph_of(config: Any, image_size: int | None = None) -> StageGraph:
-    """The stage graph of a config; the square side S from the config's tower (Qwen2-VL:
-    its served side, SERVED_SIDE)."""
+def graph_of(config: Any, image_processor: Any | None = None) -> StageGraph:
+    """The stage graph of a config, at the side its adapter serves it (with the processor's
+    bounds where one is given)."""
     from splitvlm.model.hf import adapter_for
-    from splitvlm.model.hf.qwen2_vl import SERVED_SIDE
 
     adapter = adapter_for(config)
-    if image_size is None:
-        vision = config.vision_config
-        image_size = int(getattr(vision, "image_size", 0) or SERVED_SIDE)
-    return adapter.graph_for(config, image_size)
+    return adapter.graph_for(config, adapter.image_size_for(config, image_processor))
 
 
 def table(graph: StageGraph) -> list[dict[str, Any]]:
@@ -78,7 +74,7 @@ def table(graph: StageGraph) -> list[dict[str, Any]]:
         boundary = graph.boundary(cut)
         rows.append({"cut": cut, "after": names[cut - 1], "boundary": boundary.name,
                      "shape": list(boundary.shape),
-                     "bytes": {e.value: codec(e).nbytes(boundary.shape) for e in ENCODINGS}})
+                     "bytes": encoded_sizes(boundary.shape, ENCODINGS)})
     return rows
 
 
@@ -86,12 +82,8 @@ def shapes_of_directory(directory: Path) -> tuple[StageGraph, list[dict[str, Any
     """A saved model's config (and its processor's, for the served side): no weights read."""
     from transformers import AutoConfig, AutoImageProcessor
 
-    from splitvlm.model.hf import adapter_for
-
-    config = AutoConfig.from_pretrained(directory, local_files_only=True)
-    adapter = adapter_for(config)
-    images = AutoImageProcessor.from_pretrained(directory, local_files_only=True)
-    graph = adapter.graph_for(config, adapter.image_size_for(config, images))
+    graph = graph_of(AutoConfig.from_pretrained(directory, local_files_only=True),
+                     AutoImageProcessor.from_pretrained(directory, local_files_only=True))
     return graph, table(graph)
 
 
