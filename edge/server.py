@@ -37,4 +37,5 @@ async def build(config: ServiceConfig, next_hop: NextHop | None) -> TierBundle:
     return TierBundle(executor, EdgeServicer(executor, planner, EdgeL1(),
                                              config.max_payload_bytes, guard(config),
                                              Admission(config.max_inflight), telemetry),
-                      on_stop=[planner.close], telemetry=telemetry)
+                      on_stop=[planner.close], telemetry=telemetry,
+                      on_peers=[planner.refresh])  # discovered fogs: plan with them at once

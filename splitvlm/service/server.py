@@ -24,6 +24,7 @@ import signal
 import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
@@ -40,6 +41,9 @@ from splitvlm.service.telemetry import Telemetry
 from splitvlm.service.tier_service import TierServicer
 from splitvlm.v1 import edge_pb2, edge_pb2_grpc, tier_pb2, tier_pb2_grpc
 
+if TYPE_CHECKING:
+    from splitvlm.service.failover import Failover
+
 DISCOVERY_SETTLE_S = 1.0  # with discover, the first peer is waited for this long at start-up
 log = logging.getLogger("splitvlm.server")
 Closer = Callable[[], Awaitable[None] | None]
@@ -55,6 +59,8 @@ class TierBundle:
     edge: edge_pb2_grpc.EdgeServiceServicer | None = None
     on_stop: list[Closer] = field(default_factory=list)
     telemetry: Telemetry | None = None
+    on_peers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+    """Run once discovery has found the first next-tier peers (the edge: refresh its plans)."""
 
     async def close(self) -> None:
         await close_all(self.on_stop)
@@ -158,14 +164,14 @@ def loop_factory(name: str) -> Callable[[], asyncio.AbstractEventLoop] | None:
     return factory
 
 
-async def open_next_hop(config: ServiceConfig) -> tuple[NextHop | None, list[Closer]]:
-    """The next tier, and what closes it: found on mDNS (config.discover; next_hop, if set,
-    is one more peer), at next_hop, or none (the last tier)."""
+async def open_next_hop(config: ServiceConfig
+                        ) -> tuple[NextHop | None, list[Closer], Failover | None]:
+    """The next tier, what closes it, and (config.discover) the pool of peers that discovery
+    fills once this tier is built and knows its visual model (next_hop, if set, is one more
+    peer); otherwise next_hop, or none (the last tier)."""
     if not config.discover:
         hop, channel = grpc_next_hop(config)
-        return hop, [] if channel is None else [channel.close]
-    from splitvlm.executor.builders import visual_meta
-    from splitvlm.service.discovery import Browser
+        return hop, [] if channel is None else [channel.close], None
     from splitvlm.service.failover import Failover, failover_hop
 
     tier = TIERS[config.tier.order + 1]
@@ -173,25 +179,43 @@ async def open_next_hop(config: ServiceConfig) -> tuple[NextHop | None, list[Clo
     pool.start()
     if config.next_hop:
         pool.offer(f"next_hop {config.next_hop}", config.next_hop, 0)
+    return failover_hop(pool), [pool.close], pool
+
+
+async def discover_peers(config: ServiceConfig, pool: Failover, bundle: TierBundle
+                         ) -> list[Closer]:
+    """Browse for next-tier peers serving this tier's visual model (known once it is built:
+    a Hugging Face model's is a hash of its weights), wait for the first, then let the tier
+    react (`on_peers`). Returns what closes the browser."""
+    from splitvlm.service.discovery import Browser
+
+    browser = await Browser.start(config, pool, bundle.executor.compute.visual_version)
     try:
-        browser = await Browser.start(config, pool, visual_meta(config.checkpoints)[1])
         await pool.settle(DISCOVERY_SETTLE_S)
+        for react in bundle.on_peers:
+            await react()
     except BaseException:
-        await pool.close()
+        await browser.close()
         raise
-    return failover_hop(pool), [browser.close, pool.close]
+    return [browser.close]
 
 
 async def serve(config: ServiceConfig, build: Build) -> None:
     """Build, serve (advertised on mDNS with config.advertise) until SIGTERM/SIGINT, then shut
     down gracefully: the advert withdrawn, then in-flight calls drained."""
-    hop, closers = await open_next_hop(config)
+    hop, closers, pool = await open_next_hop(config)
     try:
         bundle = await build(config, hop)
     except BaseException:
         await close_all(closers)
         raise
     bundle.on_stop.extend(closers)
+    if pool is not None:
+        try:
+            bundle.on_stop[:0] = await discover_peers(config, pool, bundle)
+        except BaseException:
+            await bundle.close()
+            raise
     try:
         running, port = await create_server(config, bundle)
     except BaseException:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import grpc
@@ -140,3 +140,28 @@ def test_an_edge_answers_alone_then_uses_a_fog_that_starts(edge: TierProcess) ->
             assert took_s < DISCOVERY_S, f"the edge used the fog {took_s:.1f} s after it started"
         finally:
             fog.kill()
+
+
+def test_an_edge_serving_a_hugging_face_model_finds_a_fog_serving_it(
+        tiny_dir: Callable[[str], Path]) -> None:
+    """Discovery matches the visual model the tier serves, known once it is built (a hash of
+    a Hugging Face model's weights), not the shipped checkpoints'."""
+    model = {**LOOPBACK, "SPLITVLM_MODEL_DIR": str(tiny_dir("idefics3"))}
+    fog = start_tier("fog", env={**model, "SPLITVLM_ADVERTISE": "true"})
+    edge = start_tier("edge", env={**model, "SPLITVLM_DISCOVER": "true"})
+    try:
+        with Client(edge.target) as client:
+            deadline = time.monotonic() + WAIT_S
+            while True:
+                try:
+                    answer = client.ask(EXAMPLE.read_bytes(), "what is here?", plan="fog-all",
+                                        deadline_s=WAIT_S)
+                    break
+                except TierUnavailable:
+                    if time.monotonic() > deadline:
+                        raise
+                    time.sleep(0.1)
+            assert answer.plan.lm_tier is Tier.FOG and not answer.fallback
+    finally:
+        edge.kill()
+        fog.kill()
