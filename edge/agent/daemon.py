@@ -2,7 +2,7 @@
 through the edge; results to subscribers and the results file; a journal so that nothing
 accepted is lost; a confirmer that re-asks degraded answers upstream when a fog is back.
 
-    agent = Agent(config, client, journal, image_size=graph.image_size, graph=graph)
+    agent = Agent(config, client, journal, graph)
     await agent.start()          # asks again what the journal holds, starts the sources
     agent.reload(new_config)     # SIGHUP: sources added, removed, changed; work in flight kept
     await agent.drain(grace_s)   # SIGTERM: no new frames; accepted ones answered or kept
@@ -194,7 +194,7 @@ class Agent:
         runner.seq += 1
         counters.seen += 1
         every = config.every_n
-        if (every == EVERY_SCENE and runner.keys.match(pixels) is not None) or (
+        if (every == EVERY_SCENE and runner.keys.match(pixels, frame.phash) is not None) or (
                 every > 1 and frame.seq % every):
             counters.skipped += 1
             return None
@@ -233,10 +233,10 @@ class Agent:
     def _accept(self, runner: SourceRunner, frame: Frame) -> Accepted | None:
         """Near-duplicate or key frame, then journaled: None when the journal is full."""
         config = runner.config
-        key = runner.keys.match(frame.pixels)
+        key = runner.keys.match(frame.pixels, frame.phash)
         reused = key is not None
         if key is None:
-            key = KeyFrame(frame.pixels, png=encode_image(frame.pixels, "PNG"))
+            key = KeyFrame(frame.pixels, encode_image(frame.pixels, "PNG"), frame.phash)
             runner.keys.add(key)
         try:
             ids = self.journal.accept(config.name, frame.seq, key.png, frame.captured_unix_s,

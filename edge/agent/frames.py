@@ -14,9 +14,12 @@ import asyncio
 import time
 from collections import deque
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Generic, TypeVar
 
 import numpy as np
+
+from edge.agent.nearby import perceptual_hash
 
 T = TypeVar("T")
 
@@ -27,6 +30,12 @@ class Frame:
     seq: int  # the source's sequence number, from 0
     pixels: np.ndarray  # (S, S, 3) uint8 at model resolution
     captured_unix_s: float = field(default_factory=time.time)
+
+    @cached_property
+    def phash(self) -> int:
+        """Its perceptual hash (edge.agent.nearby), computed once: a scene check and the
+        near-duplicate match both read it."""
+        return perceptual_hash(self.pixels)
 
 
 class Ring(Generic[T]):

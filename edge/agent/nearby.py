@@ -3,8 +3,9 @@ its pixels decide: a frame that differs from it by less than a threshold is aske
 the key frame's image (the edge then reuses the visual tokens it computed for it).
 
     keys = KeyFrames(threshold=4.0)
-    match = keys.match(pixels)           # a KeyFrame, or None: this frame is a new key frame
-    keys.add(KeyFrame(pixels, image_key))
+    phash = perceptual_hash(pixels)      # once per frame
+    match = keys.match(pixels, phash)    # a KeyFrame, or None: this frame is a new key frame
+    keys.add(KeyFrame(pixels, png, phash))
 
 The exact content hash (splitvlm.wire.feature_key) names an image; the perceptual hash (a
 64-bit difference hash of the frame in gray) finds images that look alike, so a scene that
@@ -45,11 +46,8 @@ def difference(a: np.ndarray, b: np.ndarray) -> float:
 @dataclass
 class KeyFrame:
     pixels: np.ndarray
-    image_key: str = ""  # the edge's key for it, once asked about; "" before
-    png: bytes = b""  # what is sent when the edge no longer holds the key
-
-    def __post_init__(self) -> None:
-        self.phash = perceptual_hash(self.pixels)
+    png: bytes  # what its near-duplicates are asked about as
+    phash: int
 
 
 class KeyFrames:
@@ -58,11 +56,11 @@ class KeyFrames:
         self._entries: OrderedDict[int, KeyFrame] = OrderedDict()
         self.entries = entries
 
-    def match(self, pixels: np.ndarray) -> KeyFrame | None:
-        """The key frame `pixels` is a near-duplicate of (closest hash first), or None."""
+    def match(self, pixels: np.ndarray, phash: int) -> KeyFrame | None:
+        """The key frame `pixels` (of perceptual hash `phash`) is a near-duplicate of (closest
+        hash first), or None."""
         if self.threshold <= 0 or not self._entries:
             return None
-        phash = perceptual_hash(pixels)
         near = sorted((bin(phash ^ h).count("1"), h) for h in self._entries)
         for distance, h in near:
             if distance > MAX_HASH_DISTANCE:

@@ -282,7 +282,10 @@ class Executor:
                 assert request.pixels is not None
                 rest = Step(self.tier, self.graph.patch_embed, self.graph.prefill,
                             step.precision)
-                visual = await self._run_visual(rest, request.pixels, timings)
+                visual = self._held(request, rest)  # the image's tokens, kept before
+                if visual is None:
+                    visual = await self._run_visual(rest, request.pixels, timings)
+                    self._remember(request, rest, visual)
             assert visual is not None
             async for event in self._generate(request, visual, timings, started, False):
                 yield event

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from splitvlm.cache import FeatureCache
 from splitvlm.data.sets import held_out_set
 from splitvlm.errors import TierUnavailable
 from splitvlm.executor import Event, Executor, Payload, Request, ResultEvent, TokenEvent
@@ -86,3 +87,14 @@ async def test_a_live_next_tier_answers(checkpoints: Path) -> None:
                         next_hop=ScriptedHop(live_fog).next_hop)
     words, result = await run(executor, "edge-vision+fog-lm", fallback=True)
     assert words == ["red"] and result.fallback is None
+
+
+async def test_a_fallback_keeps_and_reuses_the_edges_visual_tokens(checkpoints: Path) -> None:
+    """The edge's vision run for a fallback (the plan sent the image up) is kept like any
+    other: the same image failing over again runs no second vision."""
+    executor = Executor(Tier.EDGE, edge_compute(checkpoints, 1), cache=FeatureCache(1 << 20),
+                        next_hop=ScriptedHop(dead_fog).next_hop)
+    first, _ = await run(executor, "cloud-all", fallback=True)
+    assert executor.vision_runs == 1
+    again, _ = await run(executor, "cloud-all", fallback=True)
+    assert executor.vision_runs == 1 and again == first

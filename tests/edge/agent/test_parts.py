@@ -37,17 +37,25 @@ def frame(scene_seed: int, noise_seed: int) -> np.ndarray:
     return downscale(camera_image(scene, np.random.default_rng(noise_seed), 128), 64)
 
 
+def key_frame(pixels: np.ndarray) -> KeyFrame:
+    return KeyFrame(pixels, b"png", perceptual_hash(pixels))
+
+
 def test_sensor_noise_is_a_near_duplicate_and_another_scene_is_not() -> None:
     keys = KeyFrames(threshold=4.0)
-    first = KeyFrame(frame(1, 0))
+
+    def match(pixels: np.ndarray, within: KeyFrames = keys) -> KeyFrame | None:
+        return within.match(pixels, perceptual_hash(pixels))
+
+    first = key_frame(frame(1, 0))
     keys.add(first)
     again = frame(1, 1)  # the same scene, other noise: other bytes, other content hash
     assert not np.array_equal(again, first.pixels)
-    assert keys.match(again) is first
-    assert keys.match(frame(2, 0)) is None
-    keys.add(KeyFrame(frame(2, 0)))
-    assert keys.match(frame(1, 2)) is first  # a scene that comes back still matches
-    assert KeyFrames(threshold=0.0).match(again) is None  # reuse off
+    assert match(again) is first
+    assert match(frame(2, 0)) is None
+    keys.add(key_frame(frame(2, 0)))
+    assert match(frame(1, 2)) is first  # a scene that comes back still matches
+    assert match(again, KeyFrames(threshold=0.0)) is None  # reuse off
 
 
 def test_the_perceptual_hash_barely_moves_with_noise() -> None:
