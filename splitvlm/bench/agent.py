@@ -29,8 +29,8 @@ fog's restart (loading its models) does not run on the device's CPU.
 JSON: frames_seen, frames_encoded, frames_reused, frames_dropped, unanswered,
 outage_latency_ratio (the worst, over the outage's degraded answers, of latency / the same
 frame's edge-only latency; also outage_worst_vs_median: the worst latency / the median edge-only
-probe), recovery_s, static_encoded_ratio, p95_vs_single (the 120 fps phase), and the details
-(phases, baselines, static runs, series).
+probe), recovery_s, static_encoded_ratio, p95_vs_single (the phase at FAST times the rate),
+and the details (phases, baselines, static runs, series).
 """
 
 from __future__ import annotations
@@ -173,14 +173,17 @@ def run(extra: list[str]) -> dict[str, Any]:
     truth = [_caption(scene) for _, scene in shots]
     video, fast, still = work / "camera.mp4", work / "fast.mp4", work / "static.mp4"
     write_video(video, (p for p, _ in shots), args.fps)
-    write_video(fast, (p for p, _ in shots), FAST * args.fps)  # the same frames, 4x the rate
+    write_video(fast, (p for p, _ in shots), FAST * args.fps)  # the same frames, FAST x rate
     del shots
     still_shots = list(moving_scenes(rng, args.static_seconds, args.fps, math.inf, drift=0.0))
     still_truth = [_caption(scene) for _, scene in still_shots]
     write_video(still, (p for p, _ in still_shots), args.fps)
     n_frames, n_still = len(truth), len(still_truth)
-    probes = [encode_image(p, "JPEG") for p, _ in moving_scenes(
-        np.random.default_rng(1), args.probes, 1.0, 1.0)]  # a new scene each
+    # a new scene each: warm-up frames, the planned baseline's and the edge-only baseline's
+    # apart, so that no baseline frame is one the agent or the edge has seen (and kept)
+    scenes = [encode_image(p, "JPEG") for p, _ in moving_scenes(
+        np.random.default_rng(1), 3 + 2 * args.probes, 1.0, 1.0)]
+    warm, probes, edge_probes = scenes[:3], scenes[3:3 + args.probes], scenes[3 + args.probes:]
 
     device, servers = _cores(args.shared_cpus)
     tiers: dict[str, TierProcess] = {}
@@ -202,9 +205,9 @@ def run(extra: list[str]) -> dict[str, Any]:
         base = agent_on("baseline", edge, [{"name": "planned", "kind": "grpc", **source}, {
             "name": "edge-only", "kind": "grpc", "questions": [QUESTION], "plan": "edge-only"}])
         try:
-            _single_frames(base, "planned", probes[:3])  # warm
+            _single_frames(base, "planned", warm)
             single = _single_frames(base, "planned", probes)
-            edge_only = _single_frames(base, "edge-only", probes)
+            edge_only = _single_frames(base, "edge-only", edge_probes)
         finally:
             base.stop()
 
