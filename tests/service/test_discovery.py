@@ -90,7 +90,9 @@ async def test_a_browser_keeps_the_fogs_of_its_visual_model_only() -> None:
         deadline = time.monotonic() + WAIT_S
         while adverts[0].name not in pool.peers and time.monotonic() < deadline:
             await asyncio.sleep(0.05)
-        await asyncio.sleep(1.0)  # the other's advert arrived too by now
+        while adverts[1].name not in browser._ignored and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)  # the other's advert is seen, and judged
+        assert "visual model is 0000000000000000" in browser._ignored[adverts[1].name]
         assert list(pool.peers) == [adverts[0].name]
         assert pool.peers[adverts[0].name].target == f"127.0.0.1:{port}"
         await advertisers[0].close()  # a goodbye: it leaves the pool

@@ -28,13 +28,14 @@ Start = Callable[..., Agent]
 def test_frames_in_answers_out(tmp_path: Path, agents: Start) -> None:
     agent = agents(write_config(tmp_path / "a.toml", tmp_path, grpc_source(ring=16)))
     seen: list[agent_pb2.AgentResult] = []
+    ended: list[grpc.StatusCode] = []  # how the stream ended (read in this thread, below)
     stream = agent.stub.Subscribe(agent_pb2.SubscribeRequest(sources=["app"]))
 
     def read() -> None:
         try:
             seen.extend(stream)
         except grpc.RpcError as exc:  # cancelled below
-            assert exc.code() is grpc.StatusCode.CANCELLED
+            ended.append(exc.code())
 
     reader = threading.Thread(target=read, daemon=True)
     reader.start()
@@ -45,6 +46,7 @@ def test_frames_in_answers_out(tmp_path: Path, agents: Start) -> None:
     assert status.pending == 0 and status.sources[0].accepted == 6
     stream.cancel()
     reader.join(5)
+    assert ended == [grpc.StatusCode.CANCELLED]
     written = results(tmp_path)
     assert len(written) == 12 and len(seen) == 12
     assert {(int(r["frame"]), r["question"]) for r in written} == {
@@ -149,11 +151,16 @@ def test_sighup_reloads_the_sources_without_dropping_work(tmp_path: Path,
     assert {r["question"] for r in new} == {"describe the image"} and len(new) == 2
     assert len([r for r in written if r["source"] == "second"]) == 2
     assert len(written) == 20
-    bad = config.read_text().replace('kind = "grpc"', 'kind = "camera"', 1)
-    config.write_text(bad)
-    agent.process.proc.send_signal(signal.SIGHUP)  # a bad config is refused; the old one stays
+    # a bad config (its first source broken, its second gone) is refused whole: the old one
+    # stays, both sources, and the agent keeps answering under it
+    write_config(config, tmp_path, grpc_source(ring=64).replace('kind = "grpc"',
+                                                                'kind = "camera"', 1))
+    agent.process.proc.send_signal(signal.SIGHUP)
     time.sleep(0.5)
     assert len(agent.status().sources) == 2
+    agent.submit(frames(1, seed=7), source="second")
+    agent.wait_for(lambda s: s.pending == 0 and len(results(tmp_path)) >= 21)
+    assert agent.process.proc.poll() is None
 
 
 def test_sigterm_drains_every_accepted_frame(tmp_path: Path, agents: Start) -> None:
