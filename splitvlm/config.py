@@ -13,7 +13,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -205,16 +205,27 @@ def _boolean(value: Any) -> bool:
     raise ValueError(f"{value!r} is not a boolean (true/false)")
 
 
+def read_toml(path: Path, what: str) -> dict[str, Any]:
+    """A TOML file as a dict; ConfigError naming `what` and why it cannot be read."""
+    try:
+        return tomllib.loads(Path(path).read_text())
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"cannot read {what} {path}: {exc}") from exc
+
+
+def from_environment(names: Iterable[str], prefix: str, env: Mapping[str, str]
+                     ) -> dict[str, str]:
+    """The values `env` gives the fields `names` as PREFIX<FIELD> variables."""
+    return {name: env[prefix + name.upper()] for name in names if prefix + name.upper() in env}
+
+
 def load_config(tier: str | None, path: Path | None = None,
                 env: Mapping[str, str] | None = None, **overrides: Any) -> ServiceConfig:
     """File, then environment, then explicit overrides; ConfigError names the bad field."""
     env = os.environ if env is None else env
     values: dict[str, Any] = {}
     if path is not None:
-        try:
-            doc = tomllib.loads(Path(path).read_text())
-        except (OSError, tomllib.TOMLDecodeError) as exc:
-            raise ConfigError(f"cannot read the config file {path}: {exc}") from exc
+        doc = read_toml(path, "the config file")
         values.update(doc.get("service", doc))
     file_tier = values.get("tier")
     types = {f.name for f in fields(ServiceConfig)}
@@ -222,9 +233,7 @@ def load_config(tier: str | None, path: Path | None = None,
     if unknown:
         raise ConfigError(f"unknown config field(s) {sorted(unknown)} in {path}; "
                          f"known: {sorted(types)}")
-    for name in types:
-        if ENV_PREFIX + name.upper() in env:
-            values[name] = env[ENV_PREFIX + name.upper()]
+    values.update(from_environment(types, ENV_PREFIX, env))
     values.update({k: v for k, v in overrides.items() if v is not None})
     if tier is not None:
         if file_tier is not None and str(file_tier).lower() != str(tier).lower():

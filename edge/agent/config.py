@@ -16,13 +16,12 @@
 from __future__ import annotations
 
 import os
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
-from splitvlm.config import typed
+from splitvlm.config import from_environment, read_toml, typed
 from splitvlm.data.tokenizer import Tokenizer, normalize
 from splitvlm.errors import ConfigError, QuestionError
 from splitvlm.plan.policies import Policy
@@ -181,18 +180,14 @@ def load_agent_config(path: Path, env: Mapping[str, str] | None = None,
                       **overrides: Any) -> AgentConfig:
     """The file, then SPLITVLM_AGENT_<FIELD> variables, then `overrides`."""
     env = os.environ if env is None else env
-    try:
-        doc = tomllib.loads(Path(path).read_text())
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise ConfigError(f"cannot read the agent config {path}: {exc}") from exc
+    doc = read_toml(path, "the agent config")
     unknown = set(doc) - {"agent", "source"}
     if unknown:
         raise ConfigError(f"{path}: unknown table(s) {sorted(unknown)}; the agent's config has "
                           "[agent] and [[source]] tables")
     values: dict[str, Any] = dict(doc.get("agent", {}))
-    for f in fields(AgentConfig):
-        if ENV_PREFIX + f.name.upper() in env and f.name != "sources":
-            values[f.name] = env[ENV_PREFIX + f.name.upper()]
+    values.update(from_environment((f.name for f in fields(AgentConfig) if f.name != "sources"),
+                                   ENV_PREFIX, env))
     values.update({k: v for k, v in overrides.items() if v is not None})
     tables = doc.get("source", [])
     if not isinstance(tables, list):
