@@ -22,8 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from splitvlm.config import from_environment, read_toml, typed
-from splitvlm.data.tokenizer import Tokenizer, normalize
 from splitvlm.errors import ConfigError, QuestionError
+from splitvlm.executor.text import ShapesText
 from splitvlm.plan.policies import Policy
 from splitvlm.plan.presets import Preset
 
@@ -149,11 +149,11 @@ class AgentConfig:
 
     def __post_init__(self) -> None:
         if not self.free_text:
-            tokenizer = Tokenizer()
+            shapes = ShapesText()
             for source in self.sources:
                 for question in source.questions:
                     try:
-                        tokenizer.encode(normalize(question))
+                        shapes.check(question)
                     except QuestionError as exc:
                         raise ConfigError(f"source {source.name!r}: question {question!r}: "
                                           f"{exc} (free_text = true for an edge that serves a "
@@ -171,9 +171,6 @@ class AgentConfig:
         names = [s.name for s in self.sources]
         if len(set(names)) != len(names):
             raise ConfigError(f"source names repeat: {names}")
-
-    def source(self, name: str) -> SourceConfig | None:
-        return next((s for s in self.sources if s.name == name), None)
 
 
 def load_agent_config(path: Path, env: Mapping[str, str] | None = None,
