@@ -142,13 +142,14 @@ class AgentConfig:
     tls_cert: str = ""
     """A client certificate of the site (with tls_key), for an edge with client_certs."""
     tls_key: str = ""
-    free_text: bool = False
-    """The edge serves a Hugging Face VLM (`serve --model`): standing questions are free text,
-    which the edge checks. Otherwise they are checked here, at load, against the shipped
-    family's vocabulary (docs/questions.md)."""
+    model_dir: str = ""
+    """The Hugging Face VLM the edge serves (its `serve --model DIR`; only its config files
+    are read): frames go to the edge at that model's resolution, and standing questions are
+    free text, which the edge checks. Empty: the shipped family, whose vocabulary
+    (docs/questions.md) the questions are checked against here, at load."""
 
     def __post_init__(self) -> None:
-        if not self.free_text:
+        if not self.model_dir:
             shapes = ShapesText()
             for source in self.sources:
                 for question in source.questions:
@@ -156,8 +157,8 @@ class AgentConfig:
                         shapes.check(question)
                     except QuestionError as exc:
                         raise ConfigError(f"source {source.name!r}: question {question!r}: "
-                                          f"{exc} (free_text = true for an edge that serves a "
-                                          "Hugging Face VLM)") from exc
+                                          f"{exc} (model_dir = the model, for an edge that "
+                                          "serves a Hugging Face VLM)") from exc
         if not 0 <= self.port <= 65535:
             raise ConfigError(f"port={self.port} must be in 0..65535")
         if ":" not in self.edge:

@@ -24,6 +24,7 @@ from splitvlm.checkpoints import CHECKPOINT_DIR
 from splitvlm.errors import ConfigError
 from splitvlm.executor.builders import visual_meta
 from splitvlm.sdk import AsyncClient, Credentials
+from splitvlm.stages import StageGraph
 from splitvlm.trust.files import read_site_file
 from splitvlm.v1 import agent_pb2_grpc
 
@@ -38,6 +39,16 @@ def credentials(config: AgentConfig) -> Credentials | None:
     return Credentials(config.tls_ca, token, config.tls_cert, config.tls_key)
 
 
+def agent_graph(config: AgentConfig) -> StageGraph:
+    """The stage graph of the model the edge serves: frames are sized by it, and an answer's
+    timings read against it."""
+    if not config.model_dir:
+        return visual_meta(CHECKPOINT_DIR)[0]
+    from splitvlm.model.hf.shapes import shapes_of_directory
+
+    return shapes_of_directory(Path(config.model_dir))[0]
+
+
 def run_agent(path: Path, **overrides: Any) -> None:
     config = load_agent_config(path, **overrides)
     asyncio.run(serve_agent(config, path))
@@ -45,7 +56,7 @@ def run_agent(path: Path, **overrides: Any) -> None:
 
 async def serve_agent(config: AgentConfig, path: Path | None) -> None:
     """Run until SIGTERM/SIGINT; SIGHUP re-reads `path`."""
-    graph, _ = visual_meta(CHECKPOINT_DIR)
+    graph = agent_graph(config)
     journal = Journal(state_path(config), config.max_pending)
     client = AsyncClient(config.edge, credentials(config))
     agent = Agent(config, client, journal, graph)

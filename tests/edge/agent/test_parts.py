@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from edge.agent.config import load_agent_config
+from edge.agent.config import AgentConfig, load_agent_config
 from edge.agent.frames import Ring
 from edge.agent.journal import Journal, JournalFull
+from edge.agent.main import agent_graph
 from edge.agent.nearby import KeyFrame, KeyFrames, perceptual_hash
 from splitvlm.data.camera import camera_image, downscale
 from splitvlm.data.scenes import sample_scene
 from splitvlm.errors import ConfigError
+from splitvlm.model.hf import load
 
 
 async def test_the_ring_drops_the_oldest_and_never_blocks() -> None:
@@ -110,9 +113,10 @@ def test_config_errors_name_the_field(tmp_path: Path) -> None:
         with pytest.raises(ConfigError, match=message):
             load(text)
     # an edge serving a Hugging Face VLM takes free text: the edge checks it, not the agent
-    load("[agent]\ninsecure = true\nfree_text = true\n" + source.replace("describe", "paint"))
+    load('[agent]\ninsecure = true\nmodel_dir = "models/smolvlm"\n'
+         + source.replace("describe", "paint"))
     with pytest.raises(ConfigError, match="empty"):
-        load("[agent]\ninsecure = true\nfree_text = true\n"
+        load('[agent]\ninsecure = true\nmodel_dir = "models/smolvlm"\n'
              + source.replace('"describe the image"', '"  "'))
 
 
@@ -129,3 +133,14 @@ def test_the_shipped_example_config_loads() -> None:
     config = load_agent_config(deploy, env={})
     assert [s.kind for s in config.sources] == ["directory", "video", "grpc"]
     assert [s.every_n for s in config.sources] == [0, 5, 1]
+
+
+def test_the_agent_sizes_frames_for_the_model_its_edge_serves(
+        tmp_path: Path, tiny_dir: Callable[[str], Path]) -> None:
+    path = tmp_path / "agent.toml"
+    source = '[[source]]\nname = "cam"\nkind = "grpc"\nquestions = ["what is here?"]\n'
+    path.write_text(f'[agent]\ninsecure = true\nmodel_dir = "{tiny_dir("qwen2_vl")}"\n'
+                    + source)
+    graph = agent_graph(load_agent_config(path, env={}))
+    assert graph == load(tiny_dir("qwen2_vl")).graph
+    assert graph.image_size != agent_graph(AgentConfig((), insecure=True)).image_size
