@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import json
 import subprocess
 import sys
@@ -124,8 +125,10 @@ def site_credentials(directory: Path) -> Credentials:
     return Credentials.site(directory)
 
 
+@functools.cache
 def questions() -> list[tuple[bytes, str, str]]:
-    """(image, question, expected answer) for every example, as `splitvlm demo` asks them."""
+    """(image, question, expected answer) for every example, as `splitvlm demo` asks them
+    (read once)."""
     manifest = json.loads((ROOT / "examples" / "examples.json").read_text())
     return [((ROOT / "examples" / entry["file"]).read_bytes(), qa["question"], qa["answer"])
             for entry in manifest for qa in entry["questions"]]
@@ -321,7 +324,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"   left behind: {left or 'nothing'}")
     print(f"cluster-check passed in {time.perf_counter() - t0:.0f} s: "
           + ", ".join(f"{k} {v:.0f} s" for k, v in times.items()))
-    return 1 if not args.keep and leftovers() else 0
+    return 1 if not args.keep and left else 0
 
 
 if __name__ == "__main__":

@@ -137,7 +137,7 @@ async def advertise(config: ServiceConfig, port: int, executor: Executor) -> Adv
     advert = Advert(f"{config.tier}-{host}-{port}.{SERVICE_TYPE}", config.tier.value, PROTO,
                     compute.visual_version, (compute.lm_name,) if compute.lm_name else (), 0,
                     tuple(advertised_addresses(config)), port)
-    return await Advertiser.start(zeroconf_for(config), advert, lambda: executor.status().active)
+    return await Advertiser.start(zeroconf_for(config), advert, lambda: executor.active)
 
 
 class Advertiser:
